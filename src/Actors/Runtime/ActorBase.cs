@@ -41,6 +41,18 @@ public abstract partial class ActorBase
 
     internal TimerScheduler? TimersOrNull => _timers;
 
+    internal void InvokePreStart() => PreStart();
+
+    internal void InvokePostStop() => PostStop();
+
+    internal void InvokePreRestart(Exception reason, object? message) => PreRestart(reason, message);
+
+    internal void InvokePostRestart(Exception reason) => PostRestart(reason);
+
+    internal SupervisorStrategy InvokeSupervisorStrategy() => SupervisorStrategy();
+
+    internal bool InvokeAroundReceive(object message) => AroundReceive(message);
+
     /// <summary>Handles <typeparamref name="T"/> (optionally only when <paramref name="shouldHandle"/> holds).</summary>
     protected void Receive<T>(Action<T> handler, Predicate<T>? shouldHandle = null)
     {
@@ -60,17 +72,17 @@ public abstract partial class ActorBase
     }
 
     /// <summary>Runs once before the first message, and again after a restart (unless overridden in PostRestart).</summary>
-    protected internal virtual void PreStart()
+    protected virtual void PreStart()
     {
     }
 
     /// <summary>Runs after the actor and all its children have stopped.</summary>
-    protected internal virtual void PostStop()
+    protected virtual void PostStop()
     {
     }
 
     /// <summary>Runs on the failed instance before it is replaced; by default stops children and calls PostStop.</summary>
-    protected internal virtual void PreRestart(Exception reason, object? message)
+    protected virtual void PreRestart(Exception reason, object? message)
     {
         foreach (var child in _cell.Children)
         {
@@ -81,10 +93,10 @@ public abstract partial class ActorBase
     }
 
     /// <summary>Runs on the fresh instance after a restart; by default calls PreStart.</summary>
-    protected internal virtual void PostRestart(Exception reason) => PreStart();
+    protected virtual void PostRestart(Exception reason) => PreStart();
 
     /// <summary>The strategy for this actor's children; <see cref="Props.SupervisorStrategy"/> wins when set.</summary>
-    protected internal virtual SupervisorStrategy SupervisorStrategy() => Runtime.SupervisorStrategy.Default;
+    protected virtual SupervisorStrategy SupervisorStrategy() => Runtime.SupervisorStrategy.Default;
 
     /// <summary>Called for messages no handler took; by default publishes them to dead letters as unhandled.</summary>
     protected virtual void Unhandled(object message) =>
@@ -94,7 +106,7 @@ public abstract partial class ActorBase
     /// The entry point for every user message; persistent actors override it to stash commands while
     /// they recover or persist. Returns whether a handler took the message.
     /// </summary>
-    protected internal virtual bool AroundReceive(object message) => ReceiveMessage(message);
+    protected virtual bool AroundReceive(object message) => ReceiveMessage(message);
 
     /// <summary>Dispatches to the declared handlers; calls <see cref="Unhandled"/> when none matches.</summary>
     protected bool ReceiveMessage(object message)

@@ -72,11 +72,11 @@ internal sealed partial class ActorCell
             _state = StateNormal;
             if (restartCause is null)
             {
-                _actor.PreStart();
+                _actor.InvokePreStart();
             }
             else
             {
-                _actor.PostRestart(restartCause);
+                _actor.InvokePostRestart(restartCause);
             }
         }
         catch (Exception exception)
@@ -118,7 +118,7 @@ internal sealed partial class ActorCell
         {
             try
             {
-                failed.PreRestart(cause, _currentMessage);
+                failed.InvokePreRestart(cause, _currentMessage);
             }
             catch (Exception exception)
             {
@@ -188,7 +188,7 @@ internal sealed partial class ActorCell
     {
         try
         {
-            _actor?.PostStop();
+            _actor?.InvokePostStop();
         }
         catch (Exception exception)
         {

@@ -166,7 +166,7 @@ internal sealed partial class ActorCell : IThreadPoolWorkItem
             }
 
             Debug.Assert(_actor is not null, "A cell in the Normal state has an actor instance.");
-            _actor.AroundReceive(message);
+            _actor.InvokeAroundReceive(message);
             if (message is not INotInfluenceReceiveTimeout)
             {
                 RearmReceiveTimeout();

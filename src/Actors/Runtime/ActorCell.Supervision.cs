@@ -13,7 +13,7 @@ internal sealed partial class ActorCell
             return;
         }
 
-        var strategy = _props.SupervisorStrategy ?? _actor?.SupervisorStrategy() ?? Runtime.SupervisorStrategy.Default;
+        var strategy = _props.SupervisorStrategy ?? _actor?.InvokeSupervisorStrategy() ?? Runtime.SupervisorStrategy.Default;
         Directive directive;
         try
         {

@@ -89,7 +89,7 @@ internal sealed partial class ActorCell : InternalActorRef, IActorContext
         TrySchedule();
     }
 
-    public override void SendSystemMessage(SystemMessage message)
+    internal override void SendSystemMessage(SystemMessage message)
     {
         PushSystemMessage(message);
         if (Volatile.Read(ref _state) == StateTerminated)

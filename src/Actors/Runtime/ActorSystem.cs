@@ -163,7 +163,7 @@ public sealed partial class ActorSystem : IAsyncDisposable
             }
         }
 
-        public override void SendSystemMessage(SystemMessage message)
+        internal override void SendSystemMessage(SystemMessage message)
         {
             // A watch on dead letters answers at once: it is never alive.
             if (message is Watch watch)

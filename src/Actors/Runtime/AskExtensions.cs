@@ -107,7 +107,7 @@ public static class AskExtensions
             }
         }
 
-        public override void SendSystemMessage(SystemMessage message)
+        internal override void SendSystemMessage(SystemMessage message)
         {
         }
     }

@@ -52,15 +52,21 @@ public static class ActorRefExtensions
     }
 }
 
-/// <summary>A reference that can also receive system messages (lifecycle, supervision, death watch).</summary>
-internal abstract class InternalActorRef : IActorRef
+/// <summary>
+/// A reference that can also receive system messages (lifecycle, supervision, death watch). Only
+/// the kernel and its TestKit can derive from it: system messages are internal.
+/// </summary>
+public abstract class InternalActorRef : IActorRef
 {
+    /// <inheritdoc />
     public abstract string Path { get; }
 
+    /// <inheritdoc />
     public abstract void Tell(object message, IActorRef? sender);
 
     /// <summary>Delivers a system message; they overtake user messages.</summary>
-    public abstract void SendSystemMessage(SystemMessage message);
+    internal abstract void SendSystemMessage(SystemMessage message);
 
+    /// <inheritdoc />
     public override string ToString() => Path;
 }
