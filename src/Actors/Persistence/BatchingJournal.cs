@@ -1,0 +1,177 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+
+namespace BgFetchCluster.Actors.Persistence;
+
+/// <summary>
+/// The journal persistent actors write through: concurrent single writes are gathered into one
+/// batch per round trip (horizontal batching), and every caller still gets its own outcome.
+/// </summary>
+/// <remarks>
+/// Invariants:
+/// <list type="bullet">
+/// <item>Exactly one consumer loop reads the channel, so at most one batch is in flight and writes
+/// reach the inner journal in the order they were enqueued.</item>
+/// <item>Every enqueued write completes exactly once: stored, failed with its own error, or cancelled
+/// because its caller gave up before the write joined a batch.</item>
+/// <item>A failed batch never fails a write that succeeds alone: the batch is retried write by write,
+/// so one actor's conflict (or unfit event) fails only that actor.</item>
+/// <item>After <see cref="DisposeAsync"/> no write is accepted, and every write accepted before it
+/// is completed before DisposeAsync returns.</item>
+/// </list>
+/// </remarks>
+public sealed partial class BatchingJournal : IAsyncDisposable
+{
+    /// <summary>The default upper bound of writes in one batch.</summary>
+    public const int DefaultMaxBatchSize = 1000;
+
+    private readonly IJournal _inner;
+    private readonly int _maxBatchSize;
+    private readonly Channel<PendingWrite> _pending;
+    private readonly Task _consumer;
+
+    /// <summary>Starts batching writes to <paramref name="inner"/>; the caller still owns (and disposes) it.</summary>
+    public BatchingJournal(IJournal inner, int maxBatchSize = DefaultMaxBatchSize)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchSize, 1);
+        _inner = inner;
+        _maxBatchSize = maxBatchSize;
+        _pending = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions
+        {
+            SingleReader = true,
+            SingleWriter = false,
+            // Callers' continuations must never run on the consumer loop and delay the next batch.
+            AllowSynchronousContinuations = false,
+        });
+        _consumer = Task.Run(ConsumeAsync);
+    }
+
+    /// <summary>
+    /// Writes one atomic write, batched with whatever other writes are waiting. Completes when the
+    /// write is durable; throws <see cref="JournalConcurrencyException"/> when its sequence numbers are taken.
+    /// </summary>
+    /// <remarks>
+    /// Cancelling before the write joins a batch withdraws it; after that the write may still be stored,
+    /// and the caller, like after any timeout, must treat the outcome as unknown.
+    /// </remarks>
+    public Task WriteAsync(AtomicWrite write, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        if (write.Events.Count == 0)
+        {
+            throw new ArgumentException("An atomic write needs at least one event.", nameof(write));
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        var pending = new PendingWrite(write, cancellationToken);
+        if (!_pending.Writer.TryWrite(pending))
+        {
+            pending.Dispose();
+            throw new ObjectDisposedException(nameof(BatchingJournal));
+        }
+
+        return pending.Task;
+    }
+
+    /// <summary>Replays the entity's events; see <see cref="IJournal.ReplayAsync"/>.</summary>
+    public IAsyncEnumerable<PersistentRepresentation> ReplayAsync(
+        string persistenceId,
+        long fromSequenceNr,
+        long toSequenceNr,
+        long max,
+        CancellationToken cancellationToken = default) =>
+        _inner.ReplayAsync(persistenceId, fromSequenceNr, toSequenceNr, max, cancellationToken);
+
+    /// <summary>The entity's highest sequence number; see <see cref="IJournal.ReadHighestSequenceNrAsync"/>.</summary>
+    public Task<long> ReadHighestSequenceNrAsync(string persistenceId, CancellationToken cancellationToken = default) =>
+        _inner.ReadHighestSequenceNrAsync(persistenceId, cancellationToken);
+
+    /// <summary>Deletes the entity's events; see <see cref="IJournal.DeleteMessagesToAsync"/>.</summary>
+    public Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr, CancellationToken cancellationToken = default) =>
+        _inner.DeleteMessagesToAsync(persistenceId, toSequenceNr, cancellationToken);
+
+    /// <summary>Stops accepting writes and waits until every accepted write has completed.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _pending.Writer.TryComplete();
+        await _consumer.ConfigureAwait(false);
+    }
+
+    private async Task ConsumeAsync()
+    {
+        var batch = new List<PendingWrite>(Math.Min(_maxBatchSize, 64));
+        var writes = new List<AtomicWrite>(batch.Capacity);
+        var reader = _pending.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            // Take everything already waiting (up to the bound) without waiting for more: a lone write
+            // goes out at once, and a crowd of writes shares one round trip.
+            while (batch.Count < _maxBatchSize && reader.TryRead(out var pending))
+            {
+                if (pending.TryJoinBatch())
+                {
+                    batch.Add(pending);
+                    writes.Add(pending.Write);
+                }
+            }
+
+            if (batch.Count > 0)
+            {
+                await FlushAsync(batch, writes).ConfigureAwait(false);
+            }
+
+            AssertInvariants(batch);
+            batch.Clear();
+            writes.Clear();
+        }
+    }
+
+    private async Task FlushAsync(List<PendingWrite> batch, List<AtomicWrite> writes)
+    {
+        try
+        {
+            // The inner writes get no caller's token: a batch serves many callers and is never
+            // abandoned halfway for one of them.
+            await _inner.WriteAsync(writes, CancellationToken.None).ConfigureAwait(false);
+            foreach (var pending in batch)
+            {
+                pending.Succeed();
+            }
+
+            return;
+        }
+        catch (Exception exception) when (batch.Count == 1)
+        {
+            batch[0].Fail(exception);
+            return;
+        }
+        catch (Exception)
+        {
+            // Which write failed the batch is not knowable in general; the batch was rolled back
+            // whole, so each write is retried alone and gets its own outcome.
+        }
+
+        foreach (var pending in batch)
+        {
+            try
+            {
+                await _inner.WriteAsync([pending.Write], CancellationToken.None).ConfigureAwait(false);
+                pending.Succeed();
+            }
+            catch (Exception exception)
+            {
+                pending.Fail(exception);
+            }
+        }
+    }
+
+    [Conditional("DEBUG")]
+    private static void AssertInvariants(List<PendingWrite> batch)
+    {
+        foreach (var pending in batch)
+        {
+            Debug.Assert(pending.Task.IsCompleted, "Every write of a flushed batch has its outcome.");
+        }
+    }
+}
