@@ -41,13 +41,13 @@ public abstract partial class ActorBase
 
     internal TimerScheduler? TimersOrNull => _timers;
 
-    internal void InvokePreStart() => PreStart();
+    internal virtual void InvokePreStart() => PreStart();
 
     internal void InvokePostStop() => PostStop();
 
     internal void InvokePreRestart(Exception reason, object? message) => PreRestart(reason, message);
 
-    internal void InvokePostRestart(Exception reason) => PostRestart(reason);
+    internal virtual void InvokePostRestart(Exception reason) => PostRestart(reason);
 
     internal SupervisorStrategy InvokeSupervisorStrategy() => SupervisorStrategy();
 

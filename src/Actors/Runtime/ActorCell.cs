@@ -65,7 +65,12 @@ internal sealed partial class ActorCell : InternalActorRef, IActorContext
 
     public IActorRef Sender => _sender ?? _system.DeadLetters;
 
-    internal IActorRef? SenderOrNull => _sender;
+    /// <summary>The raw sender; persistent actors restore a command's sender when its events are durable.</summary>
+    internal IActorRef? SenderOrNull
+    {
+        get => _sender;
+        set => _sender = value;
+    }
 
     public IActorRef Parent => (IActorRef?)_parent ?? ActorRefs.Nobody;
 

@@ -1,0 +1,235 @@
+using BgFetchCluster.Actors.Runtime;
+
+namespace BgFetchCluster.Actors.Persistence;
+
+/// <summary>
+/// An event-sourced actor (Akka's <c>ReceivePersistentActor</c>). Its state is rebuilt on every start
+/// from the newest snapshot and the events after it; commands change it only through
+/// <see cref="Persist{TEvent}"/>, whose handler runs once the event is durable.
+/// </summary>
+/// <remarks>
+/// <code>
+///   start ──▶ Recovering (commands stashed) ──replayed──▶ Running ──Persist──▶ Persisting (commands stashed)
+///                                                          ▲                        │ write durable: handlers run
+///                                                          └────────────────────────┘
+/// </code>
+/// A write refused by the journal's unique key (another incarnation wrote that sequence number)
+/// stops the actor: two live copies fail instead of forking the history.
+/// </remarks>
+public abstract partial class PersistentActor : ActorBase
+{
+    private readonly Guid _writerUuid = Guid.NewGuid();
+    private readonly List<PendingWrite> _pendingWrites = [];
+    private List<AtomicWrite>? _unflushed;
+    private Queue<Envelope>? _commandStash;
+    private PersistenceExtension? _persistence;
+
+    /// <summary>The stable id under which the actor's events are journaled.</summary>
+    public abstract string PersistenceId { get; }
+
+    /// <summary>The sequence number of the last event persisted or replayed.</summary>
+    public long LastSequenceNr { get; private set; }
+
+    /// <summary>True while the actor replays its history; commands wait in a stash meanwhile.</summary>
+    public bool IsRecovering { get; private set; } = true;
+
+    /// <summary>The system's persistence: journal, snapshots, serializer.</summary>
+    protected PersistenceExtension Persistence => _persistence ??= PersistenceExtension.For(Context.System);
+
+    /// <summary>Declares a command handler (same as <c>Receive</c>; reads better next to <c>Recover</c>).</summary>
+    protected void Command<T>(Action<T> handler, Predicate<T>? shouldHandle = null) => Receive(handler, shouldHandle);
+
+    /// <summary>
+    /// Stores <paramref name="event"/> and then runs <paramref name="handler"/> with it. Until the write is
+    /// durable, incoming commands are stashed, so the next command sees the handler's state change.
+    /// </summary>
+    protected void Persist<TEvent>(TEvent @event, Action<TEvent> handler)
+        where TEvent : notnull
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        PersistAll([@event], handler);
+    }
+
+    /// <summary>Stores the events atomically (all or none) and then runs the handler for each, in order.</summary>
+    protected void PersistAll<TEvent>(IEnumerable<TEvent> events, Action<TEvent> handler)
+        where TEvent : notnull
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        ArgumentNullException.ThrowIfNull(handler);
+        if (IsRecovering)
+        {
+            throw new InvalidOperationException($"{PersistenceId}: Persist is not allowed while recovering.");
+        }
+
+        var list = events.ToList();
+        if (list.Count == 0)
+        {
+            return;
+        }
+
+        var representations = new PersistentRepresentation[list.Count];
+        var now = Context.System.TimeProvider.GetUtcNow();
+        for (var i = 0; i < list.Count; i++)
+        {
+            try
+            {
+                var (manifest, payload) = Persistence.Serializer.Serialize(list[i]);
+                representations[i] = new PersistentRepresentation(PersistenceId, LastSequenceNr + 1 + i, manifest, payload, _writerUuid, now);
+            }
+            catch (JournalRejectionException rejection)
+            {
+                // Nothing of this call is written and no sequence number is used; the actor carries on.
+                OnPersistRejected(rejection, list[i], LastSequenceNr + 1 + i);
+                return;
+            }
+        }
+
+        LastSequenceNr += list.Count;
+        var write = new AtomicWrite(representations);
+        (_unflushed ??= []).Add(write);
+        _pendingWrites.Add(new PendingWrite(write, [.. list.Cast<object>()], e => handler((TEvent)e), Cell.SenderOrNull));
+    }
+
+    /// <summary>Stores a snapshot of the state at <see cref="LastSequenceNr"/>; the outcome arrives as a message.</summary>
+    protected void SaveSnapshot(object snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        var metadata = new SnapshotMetadata(PersistenceId, LastSequenceNr, Context.System.TimeProvider.GetUtcNow());
+        Task save;
+        try
+        {
+            var (manifest, payload) = Persistence.Serializer.Serialize(snapshot);
+            save = Persistence.SnapshotStore.SaveAsync(metadata, manifest, payload);
+        }
+        catch (Exception exception)
+        {
+            save = Task.FromException(exception);
+        }
+
+        _ = save.PipeTo(Self, Self, () => new SaveSnapshotSuccess(metadata), e => new SaveSnapshotFailure(metadata, e));
+    }
+
+    /// <summary>Deletes journaled events up to <paramref name="toSequenceNr"/>; the outcome arrives as a message.</summary>
+    protected void DeleteMessages(long toSequenceNr) =>
+        _ = Persistence.Journal.DeleteMessagesToAsync(PersistenceId, toSequenceNr)
+            .PipeTo(Self, Self, () => new DeleteMessagesSuccess(toSequenceNr), e => new DeleteMessagesFailure(toSequenceNr, e));
+
+    /// <summary>Deletes snapshots matching <paramref name="criteria"/>; the outcome arrives as a message.</summary>
+    protected void DeleteSnapshots(SnapshotSelectionCriteria criteria) =>
+        _ = Persistence.SnapshotStore.DeleteAsync(PersistenceId, criteria)
+            .PipeTo(Self, Self, () => new DeleteSnapshotsSuccess(criteria), e => new DeleteSnapshotsFailure(criteria, e));
+
+    /// <summary>
+    /// A write failed (a concurrent writer won the sequence number, or storage failed). The state may
+    /// or may not be stored, so the actor cannot go on: by default it stops, as in Akka.
+    /// </summary>
+    protected virtual void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        Context.System.LogPersistFailure(PersistenceId, sequenceNr, cause);
+        Context.Stop(Self);
+    }
+
+    /// <summary>An event was refused before it was written (it cannot be serialized); by default the actor carries on.</summary>
+    protected virtual void OnPersistRejected(Exception cause, object @event, long sequenceNr) =>
+        Context.System.LogPersistRejected(PersistenceId, sequenceNr, cause);
+
+    /// <inheritdoc />
+    protected override bool AroundReceive(object message)
+    {
+        switch (message)
+        {
+            case RecoveryLoaded loaded when ReferenceEquals(loaded.Owner, this):
+                CompleteRecovery(loaded);
+                return true;
+            case RecoveryLoadFailed failed when ReferenceEquals(failed.Owner, this):
+                OnRecoveryFailure(failed.Cause);
+                return true;
+            case WriteCompleted completed when ReferenceEquals(completed.Owner, this):
+                OnWriteCompleted(completed);
+                FlushWrites();
+                return true;
+        }
+
+        if (IsRecovering || _pendingWrites.Count > 0)
+        {
+            // The next command must see the state after replay / after the pending events' handlers.
+            (_commandStash ??= new Queue<Envelope>()).Enqueue(new Envelope(message, Sender));
+            return true;
+        }
+
+        var handled = base.AroundReceive(message);
+        FlushWrites();
+        return handled;
+    }
+
+    private void FlushWrites()
+    {
+        if (_unflushed is not { Count: > 0 } writes)
+        {
+            return;
+        }
+
+        _unflushed = null;
+        foreach (var write in writes)
+        {
+            // The batching journal keeps call order, so this actor's writes land in sequence order.
+            _ = Persistence.Journal.WriteAsync(write).PipeTo(
+                Self,
+                Self,
+                () => new WriteCompleted(this, write, null),
+                e => new WriteCompleted(this, write, e));
+        }
+    }
+
+    private void OnWriteCompleted(WriteCompleted completed)
+    {
+        var index = _pendingWrites.FindIndex(p => ReferenceEquals(p.Write, completed.Write));
+        if (index < 0)
+        {
+            return;
+        }
+
+        var pending = _pendingWrites[index];
+        _pendingWrites.RemoveAt(index);
+        if (completed.Failure is { } failure)
+        {
+            _pendingWrites.Clear();
+            _unflushed = null;
+            if (failure is JournalRejectionException)
+            {
+                OnPersistRejected(failure, pending.Events[0], completed.Write.LowestSequenceNr);
+                LastSequenceNr = completed.Write.LowestSequenceNr - 1;
+                UnstashCommands();
+                return;
+            }
+
+            OnPersistFailure(failure, pending.Events[0], completed.Write.LowestSequenceNr);
+            return;
+        }
+
+        // Handlers see the sender of the command that persisted the events, as in Akka.
+        Cell.SenderOrNull = pending.Sender;
+        foreach (var @event in pending.Events)
+        {
+            pending.Handler(@event);
+        }
+
+        if (_pendingWrites.Count == 0)
+        {
+            UnstashCommands();
+        }
+    }
+
+    private void UnstashCommands()
+    {
+        if (_commandStash is { Count: > 0 } stash)
+        {
+            _commandStash = null;
+            Cell.Prepend(stash);
+        }
+    }
+
+    private sealed record PendingWrite(AtomicWrite Write, IReadOnlyList<object> Events, Action<object> Handler, IActorRef? Sender);
+
+    private sealed record WriteCompleted(PersistentActor Owner, AtomicWrite Write, Exception? Failure);
+}
