@@ -3,6 +3,10 @@ using Microsoft.Data.Sqlite;
 namespace BgFetchCluster.Actors.Persistence.Sqlite;
 
 /// <summary>Opens SQLite connections with the per-connection settings every store relies on.</summary>
+/// <remarks>
+/// Microsoft.Data.Sqlite does its I/O synchronously (its async methods complete inline), so the SQLite
+/// stores dispose connections, commands and readers with plain <c>using</c>.
+/// </remarks>
 internal static class SqliteConnections
 {
     /// <summary>How long a connection waits for another process's write lock before failing.</summary>
