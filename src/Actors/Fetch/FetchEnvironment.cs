@@ -1,0 +1,45 @@
+using System.Collections.Concurrent;
+using BgFetchCluster.Actors.Fetch.Http;
+using BgFetchCluster.Actors.Fetch.Storage;
+using BgFetchCluster.Actors.Runtime;
+
+namespace BgFetchCluster.Actors.Fetch;
+
+/// <summary>
+/// What the fetch actors of one node share: the HTTP fetcher, the response store, the clock, the
+/// topic mediator and the node-wide limit on records fetching at once.
+/// </summary>
+public sealed class FetchEnvironment(
+    Fetcher fetcher,
+    IResponseStore store,
+    TimeProvider timeProvider,
+    IActorRef mediator,
+    IActorRef scopeIndexRegion)
+{
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _recordLocks = new(StringComparer.Ordinal);
+
+    /// <summary>The node's HTTP client.</summary>
+    public Fetcher Fetcher { get; } = fetcher;
+
+    /// <summary>Where response bodies go.</summary>
+    public IResponseStore Store { get; } = store;
+
+    /// <summary>The clock for retries and checkpoints.</summary>
+    public TimeProvider TimeProvider { get; } = timeProvider;
+
+    /// <summary>The pub/sub mediator registrations publish progress to.</summary>
+    public IActorRef Mediator { get; } = mediator;
+
+    /// <summary>The region of scope indexes, told when registrations settle or are released.</summary>
+    public IActorRef ScopeIndexRegion { get; } = scopeIndexRegion;
+
+    /// <summary>Records fetching at once on this node; others queue for a slot (FIFO enough to not starve small fetches).</summary>
+    public SemaphoreSlim Slots { get; } = new(fetcher.Options.MaxConcurrentRecords);
+
+    /// <summary>
+    /// One writer per record at a time: a record task cancelled by a stop may still be unwinding when its
+    /// replacement starts; the replacement waits so two writers never share a body file.
+    /// </summary>
+    internal SemaphoreSlim RecordLock(string registrationKey, int index) =>
+        _recordLocks.GetOrAdd(registrationKey + "#" + index.ToString(System.Globalization.CultureInfo.InvariantCulture), static _ => new SemaphoreSlim(1, 1));
+}

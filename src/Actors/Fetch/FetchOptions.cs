@@ -1,0 +1,32 @@
+namespace BgFetchCluster.Actors.Fetch;
+
+/// <summary>How records are fetched (API.md, configuration table, <c>BgFetch:Fetch</c>).</summary>
+public sealed record FetchOptions
+{
+    /// <summary>Allow loopback, private, link-local and similar targets (on in Development only).</summary>
+    public bool AllowPrivateNetworks { get; init; }
+
+    /// <summary>Time to establish a connection.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Longest wait for the next body bytes before the attempt fails.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Attempts per GET record on transient failures; non-GET requests get exactly one.</summary>
+    public int MaxAttempts { get; init; } = 5;
+
+    /// <summary>First retry delay; doubles each attempt, with jitter.</summary>
+    public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Connections per origin host.</summary>
+    public int MaxConnectionsPerServer { get; init; } = 16;
+
+    /// <summary>Records fetching at once on this node; the rest wait their turn.</summary>
+    public int MaxConcurrentRecords { get; init; } = 64;
+
+    /// <summary>A durable checkpoint (fsync plus journal event) is written after this many new bytes.</summary>
+    public long CheckpointBytes { get; init; } = 8L * 1024 * 1024;
+
+    /// <summary>...or after this long, whichever comes first.</summary>
+    public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(2);
+}

@@ -1,0 +1,348 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Http.Headers;
+using BgFetchCluster.Actors.Fetch.Http;
+using BgFetchCluster.Actors.Fetch.Storage;
+using BgFetchCluster.Actors.Runtime;
+using BgFetchCluster.Messages.Fetch;
+
+namespace BgFetchCluster.Actors.Fetch;
+
+/// <summary>
+/// The download (or upload) of one record, from its checkpoint to its outcome. Runs on the thread
+/// pool; everything it learns goes to the registration as messages.
+/// </summary>
+internal static partial class RecordDownload
+{
+    private const int BufferSize = 64 * 1024;
+    private const long ProgressEveryBytes = 256 * 1024;
+    private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromMinutes(1);
+
+    public static async Task RunAsync(RecordWork work, FetchEnvironment environment, IActorRef parent, CancellationToken cancellationToken)
+    {
+        var recordLock = environment.RecordLock(work.RegistrationKey, work.Index);
+        var holdsLock = false;
+        var holdsSlot = false;
+        try
+        {
+            await recordLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            holdsLock = true;
+            await environment.Slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+            holdsSlot = true;
+            var outcome = await FetchAsync(work, environment, parent, cancellationToken).ConfigureAwait(false);
+            parent.Tell(outcome, null);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopped by the registration (abort, passivation, shutdown): it already knows.
+        }
+        catch (Exception exception)
+        {
+            parent.Tell(new RecordOutcome(work.Index, RecordState.FetchError, 0, null, exception.Message), null);
+        }
+        finally
+        {
+            if (holdsSlot)
+            {
+                environment.Slots.Release();
+            }
+
+            if (holdsLock)
+            {
+                recordLock.Release();
+            }
+        }
+    }
+
+    private static async Task<RecordOutcome> FetchAsync(RecordWork work, FetchEnvironment environment, IActorRef parent, CancellationToken cancellationToken)
+    {
+        var options = environment.Fetcher.Options;
+        var request = work.Request;
+        var isGet = string.Equals(request.Method, "GET", StringComparison.Ordinal);
+        var maxAttempts = isGet ? Math.Max(1, options.MaxAttempts) : 1;
+        var state = new ResumeState(work);
+        IResponseBodyWriter? writer = null;
+        try
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    return await AttemptAsync(work, environment, parent, state, attempt < maxAttempts, w => writer = w, () => writer, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception exception) when (IsTransient(exception, cancellationToken) && attempt < maxAttempts)
+                {
+                    if (writer is not null && writer.Length > 0)
+                    {
+                        // Make what we have durable before waiting: a crash during the backoff resumes here.
+                        await writer.FlushToDiskAsync(cancellationToken).ConfigureAwait(false);
+                        state.StoredBytes = writer.Length;
+                        parent.Tell(new RecordCheckpoint(work.Index, writer.Length, state.Uploaded), null);
+                    }
+
+                    var delay = RetryDelay(options.RetryBaseDelay, attempt, (exception as RetryableStatusException)?.RetryAfter);
+                    await Task.Delay(delay, environment.TimeProvider, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    var stored = writer?.Length ?? state.StoredBytes;
+                    return new RecordOutcome(work.Index, RecordState.FetchError, stored, null, Describe(exception));
+                }
+            }
+        }
+        finally
+        {
+            if (writer is not null)
+            {
+                await writer.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static async Task<RecordOutcome> AttemptAsync(
+        RecordWork work,
+        FetchEnvironment environment,
+        IActorRef parent,
+        ResumeState state,
+        bool canRetry,
+        Action<IResponseBodyWriter> setWriter,
+        Func<IResponseBodyWriter?> getWriter,
+        CancellationToken cancellationToken)
+    {
+        var options = environment.Fetcher.Options;
+        var ranged = state.HasResponse && state.StoredBytes > 0;
+        using var message = BuildRequest(work.Request, ranged ? state : null);
+        using var response = await environment.Fetcher.SendAsync(message, cancellationToken).ConfigureAwait(false);
+        var status = (int)response.StatusCode;
+        state.Uploaded = work.Request.BodyLength;
+        long? expectedEnd;
+        var writer = getWriter();
+
+        if (ranged && status == (int)HttpStatusCode.PartialContent)
+        {
+            ValidatePartial(response, state);
+            writer ??= await OpenAsync(environment, work, state.StoredBytes, setWriter, cancellationToken).ConfigureAwait(false);
+            expectedEnd = state.TotalLength ?? response.Content.Headers.ContentRange?.Length;
+        }
+        else if (ranged && status == (int)HttpStatusCode.RequestedRangeNotSatisfiable
+            && response.Content.Headers.ContentRange?.Length == state.StoredBytes)
+        {
+            // The stored body is already complete (a crash came after the last byte, before the outcome).
+            writer ??= await OpenAsync(environment, work, state.StoredBytes, setWriter, cancellationToken).ConfigureAwait(false);
+            var digest = await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            return new RecordOutcome(work.Index, IsOk(state.Status) ? RecordState.Success : RecordState.BadStatus, writer.Length, digest, null);
+        }
+        else
+        {
+            // Only GET retries; on the last attempt the 429/503 is kept as a bad-status response, body and all.
+            if (status is 429 or 503 && canRetry)
+            {
+                throw new RetryableStatusException(status, RetryAfter(response, environment.TimeProvider));
+            }
+
+            // A fresh response: the first one, or the origin ignored our Range and sent the whole body.
+            if (writer is not null)
+            {
+                await writer.DisposeAsync().ConfigureAwait(false);
+            }
+
+            writer = await OpenAsync(environment, work, 0, setWriter, cancellationToken).ConfigureAwait(false);
+            state.Reset(response);
+            parent.Tell(new RecordResponseStarted(work.Index, ToEvent(work.Index, response), ranged, state.Uploaded), null);
+            expectedEnd = response.Content.Headers.ContentLength;
+        }
+
+        await CopyBodyAsync(response, writer, work, parent, state, options, environment.TimeProvider, cancellationToken).ConfigureAwait(false);
+        if (expectedEnd is { } end && writer.Length < end)
+        {
+            throw new IOException($"The body ended after {writer.Length} of {end} bytes.");
+        }
+
+        var sha256 = await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        return new RecordOutcome(work.Index, IsOk(state.Status) ? RecordState.Success : RecordState.BadStatus, writer.Length, sha256, null);
+    }
+
+    private static async Task CopyBodyAsync(
+        HttpResponseMessage response,
+        IResponseBodyWriter writer,
+        RecordWork work,
+        IActorRef parent,
+        ResumeState state,
+        FetchOptions options,
+        TimeProvider timeProvider,
+        CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            await using var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            var lastProgress = writer.Length;
+            var lastCheckpoint = writer.Length;
+            var lastCheckpointAt = timeProvider.GetTimestamp();
+            using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            while (true)
+            {
+                idle.CancelAfter(options.IdleTimeout);
+                int read;
+                try
+                {
+                    read = await body.ReadAsync(buffer.AsMemory(0, BufferSize), idle.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    throw new TimeoutException($"No body bytes for {options.IdleTimeout} after {writer.Length} bytes.");
+                }
+
+                if (read == 0)
+                {
+                    break;
+                }
+
+                await writer.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                if (writer.Length - lastProgress >= ProgressEveryBytes)
+                {
+                    lastProgress = writer.Length;
+                    parent.Tell(new RecordBytes(work.Index, writer.Length), null);
+                }
+
+                if (writer.Length - lastCheckpoint >= options.CheckpointBytes
+                    || timeProvider.GetElapsedTime(lastCheckpointAt) >= options.CheckpointInterval)
+                {
+                    await writer.FlushToDiskAsync(cancellationToken).ConfigureAwait(false);
+                    lastCheckpoint = writer.Length;
+                    lastCheckpointAt = timeProvider.GetTimestamp();
+                    state.StoredBytes = writer.Length;
+                    parent.Tell(new RecordCheckpoint(work.Index, writer.Length, state.Uploaded), null);
+                }
+            }
+
+            state.StoredBytes = writer.Length;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static async Task<IResponseBodyWriter> OpenAsync(
+        FetchEnvironment environment,
+        RecordWork work,
+        long offset,
+        Action<IResponseBodyWriter> setWriter,
+        CancellationToken cancellationToken)
+    {
+        var writer = await environment.Store.OpenWriterAsync(work.RegistrationKey, work.Index, offset, cancellationToken).ConfigureAwait(false);
+        setWriter(writer);
+        return writer;
+    }
+
+    private static HttpRequestMessage BuildRequest(FetchRequest request, ResumeState? resume)
+    {
+        var message = new HttpRequestMessage(new HttpMethod(request.Method), request.Url);
+        if (request.Body is { } body)
+        {
+            message.Content = new ByteArrayContent(body);
+        }
+
+        foreach (var (name, value) in request.Headers)
+        {
+            if (!message.Headers.TryAddWithoutValidation(name, value))
+            {
+                message.Content ??= new ByteArrayContent([]);
+                message.Content.Headers.TryAddWithoutValidation(name, value);
+            }
+        }
+
+        if (resume is not null)
+        {
+            message.Headers.Range = new RangeHeaderValue(resume.StoredBytes, null);
+
+            // If-Range takes a strong ETag or a date; with neither, the 206 is checked by Content-Range alone.
+            if (resume.ETag is { } etag && !etag.StartsWith("W/", StringComparison.Ordinal))
+            {
+                message.Headers.TryAddWithoutValidation("If-Range", etag);
+            }
+            else if (resume.LastModified is { } lastModified)
+            {
+                message.Headers.TryAddWithoutValidation("If-Range", lastModified);
+            }
+        }
+
+        return message;
+    }
+
+    private static void ValidatePartial(HttpResponseMessage response, ResumeState state)
+    {
+        var range = response.Content.Headers.ContentRange;
+        if (range?.From != state.StoredBytes)
+        {
+            throw new InvalidResumeException($"The origin answered a resume at byte {state.StoredBytes} with Content-Range {range?.ToString() ?? "(none)"}.");
+        }
+
+        if (state.TotalLength is { } total && range.Length is { } length && length != total)
+        {
+            throw new InvalidResumeException($"The resource changed length from {total} to {length} bytes between attempts.");
+        }
+
+        var etag = response.Headers.ETag?.ToString();
+        if (state.ETag is not null && etag is not null && !string.Equals(etag, state.ETag, StringComparison.Ordinal))
+        {
+            throw new InvalidResumeException($"The resource changed (ETag {state.ETag} became {etag}) between attempts.");
+        }
+    }
+
+    private static RecordResponseReceived ToEvent(int index, HttpResponseMessage response)
+    {
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
+        {
+            headers[name.ToLowerInvariant()] = string.Join(", ", values);
+        }
+
+        return new RecordResponseReceived(
+            index,
+            (int)response.StatusCode,
+            response.ReasonPhrase ?? "",
+            response.RequestMessage?.RequestUri?.ToString() ?? "",
+            headers,
+            response.Headers.ETag?.ToString(),
+            response.Content.Headers.LastModified?.ToString("R"),
+            response.Content.Headers.ContentLength);
+    }
+
+    private static bool IsOk(int status) => status is >= 200 and <= 299;
+
+    private static bool IsTransient(Exception exception, CancellationToken cancellationToken) => exception switch
+    {
+        _ when cancellationToken.IsCancellationRequested => false,
+        TargetRefusedException or InvalidResumeException or ResponseStoreException => false,
+        RetryableStatusException or HttpRequestException or IOException or TimeoutException => true,
+        OperationCanceledException => true,
+        _ => false,
+    };
+
+    private static TimeSpan RetryDelay(TimeSpan baseDelay, int attempt, TimeSpan? retryAfter)
+    {
+        if (retryAfter is { } requested)
+        {
+            return requested < TimeSpan.Zero ? TimeSpan.Zero : requested > MaxRetryAfter ? MaxRetryAfter : requested;
+        }
+
+        var exponential = baseDelay * Math.Pow(2, attempt - 1);
+        return exponential * (0.5 + Random.Shared.NextDouble());
+    }
+
+    private static TimeSpan? RetryAfter(HttpResponseMessage response, TimeProvider timeProvider) =>
+        response.Headers.RetryAfter switch
+        {
+            { Delta: { } delta } => delta,
+            { Date: { } date } => date - timeProvider.GetUtcNow(),
+            _ => null,
+        };
+
+    private static string Describe(Exception exception) => exception switch
+    {
+        HttpRequestException { InnerException: { } inner } http => $"{http.Message} ({inner.Message})",
+        _ => exception.Message,
+    };
+}

@@ -1,0 +1,27 @@
+using BgFetchCluster.Messages.Fetch;
+
+namespace BgFetchCluster.Actors.Fetch;
+
+/// <summary>Where a record starts: from nothing, or from a durable checkpoint with the response's validators.</summary>
+internal sealed record RecordWork(
+    string RegistrationKey,
+    int Index,
+    FetchRequest Request,
+    long StoredBytes,
+    bool HasResponse,
+    int Status,
+    string? ETag,
+    string? LastModified,
+    long? TotalLength);
+
+/// <summary>The record's response headers arrived; <see cref="Restarted"/> when a resume was ignored and it starts from 0.</summary>
+internal sealed record RecordResponseStarted(int Index, RecordResponseReceived Response, bool Restarted, long Uploaded);
+
+/// <summary>Bytes stored so far (not yet durable): for progress and limits only.</summary>
+internal sealed record RecordBytes(int Index, long StoredBytes);
+
+/// <summary>The body is fsynced up to <see cref="StoredBytes"/>: journal it so a restart resumes there.</summary>
+internal sealed record RecordCheckpoint(int Index, long StoredBytes, long Uploaded);
+
+/// <summary>The record's final outcome.</summary>
+internal sealed record RecordOutcome(int Index, RecordState State, long Size, string? Sha256, string? Error);

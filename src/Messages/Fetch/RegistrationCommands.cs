@@ -1,0 +1,37 @@
+namespace BgFetchCluster.Messages.Fetch;
+
+/// <summary>Starts a registration entity with its accepted registration; replies <see cref="RegistrationView"/>.</summary>
+public sealed record CreateRegistration(string EntityId, FetchRegistered Registration) : ICommand, IEntityMessage;
+
+/// <summary>Asks for the registration; replies <see cref="RegistrationView"/> or <see cref="RegistrationNotFound"/>.</summary>
+public sealed record GetRegistration(string EntityId) : IQuery, IEntityMessage;
+
+/// <summary>Aborts an active registration; replies <see cref="AbortReply"/>.</summary>
+public sealed record AbortRegistration(string EntityId) : ICommand, IEntityMessage;
+
+/// <summary>Releases the records (aborting first if active); replies <see cref="RecordsReleasedReply"/>.</summary>
+public sealed record ReleaseRegistration(string EntityId) : ICommand, IEntityMessage;
+
+/// <summary>Asks for every record; replies <see cref="RecordsReply"/> or <see cref="RegistrationNotFound"/>.</summary>
+public sealed record GetRecords(string EntityId) : IQuery, IEntityMessage;
+
+/// <summary>Replies with the record once it has settled (<see cref="RecordReady"/>).</summary>
+public sealed record AwaitRecord(string EntityId, int Index) : IQuery, IEntityMessage;
+
+/// <summary>The registration does not exist, or was released.</summary>
+public sealed record RegistrationNotFound(string EntityId);
+
+/// <summary>Whether <see cref="AbortRegistration"/> found the registration active.</summary>
+public sealed record AbortReply(bool Aborted);
+
+/// <summary>The records are released and the registration forgotten.</summary>
+public sealed record RecordsReleasedReply(string EntityId);
+
+/// <summary>The registration and its records, in request order.</summary>
+public sealed record RecordsReply(RegistrationView Registration, FetchRegistered Definition, IReadOnlyList<RecordView> Records);
+
+/// <summary>A settled record, in answer to <see cref="AwaitRecord"/>.</summary>
+public sealed record RecordReady(RecordView Record, bool RecordsAvailable);
+
+/// <summary>Published on a registration's topic whenever its progress, result or reason changes.</summary>
+public sealed record RegistrationProgress(RegistrationView Registration, bool Settled);

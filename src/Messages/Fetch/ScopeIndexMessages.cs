@@ -1,0 +1,57 @@
+namespace BgFetchCluster.Messages.Fetch;
+
+/// <summary>
+/// Reserves an id among a scope's active registrations (of concurrent reservations of one id, exactly
+/// one wins) and checks the scope's limits. Replies <see cref="IdReserved"/> or <see cref="ReservationRefused"/>.
+/// </summary>
+public sealed record ReserveId(
+    string EntityId,
+    string Id,
+    string Incarnation,
+    long DownloadTotal,
+    long UploadTotal,
+    long QuotaBytes,
+    int MaxActive) : ICommand, IEntityMessage;
+
+/// <summary>The id is reserved for this incarnation; <see cref="QuotaRemaining"/> is what the scope had left.</summary>
+public sealed record IdReserved(string Id, string Incarnation, long QuotaRemaining);
+
+/// <summary>Why a reservation was refused, with the DOMException name and HTTP status of API.md.</summary>
+public sealed record ReservationRefused(string Name, int Status, string Detail);
+
+/// <summary>Undoes a reservation whose registration could not be created.</summary>
+public sealed record CancelReservation(string EntityId, string Id, string Incarnation) : ICommand, IEntityMessage;
+
+/// <summary>Finds the incarnation an id names now: the active one, else the newest settled unreleased one.</summary>
+public sealed record ResolveId(string EntityId, string Id) : IQuery, IEntityMessage;
+
+/// <summary>The answer to <see cref="ResolveId"/>; <see cref="Incarnation"/> is null when the id names nothing.</summary>
+public sealed record IdResolved(string Id, string? Incarnation);
+
+/// <summary>Asks for the active ids, oldest first; replies <see cref="ActiveIds"/>.</summary>
+public sealed record GetActiveIds(string EntityId) : IQuery, IEntityMessage;
+
+/// <summary>The scope's active ids, oldest first.</summary>
+public sealed record ActiveIds(IReadOnlyList<string> Ids);
+
+/// <summary>A registration settled: its id is free again, its stored bytes still count against the quota.</summary>
+public sealed record MarkIdSettled(string EntityId, string Id, string Incarnation, long StoredBytes) : ICommand, IEntityMessage;
+
+/// <summary>A registration's records were released: its bytes no longer count, its id names nothing.</summary>
+public sealed record MarkIdReleased(string EntityId, string Id, string Incarnation) : ICommand, IEntityMessage;
+
+/// <summary>Events of the scope index.</summary>
+[SerializedName("bgfetch.scope.id-reserved.v1")]
+public sealed record ScopeIdReserved(string Id, string Incarnation, long ReservedBytes, DateTimeOffset At) : IEvent;
+
+/// <summary>A reservation was withdrawn before its registration existed.</summary>
+[SerializedName("bgfetch.scope.reservation-cancelled.v1")]
+public sealed record ScopeReservationCancelled(string Id, string Incarnation) : IEvent;
+
+/// <summary>A registration of the scope settled with this many stored bytes.</summary>
+[SerializedName("bgfetch.scope.id-settled.v1")]
+public sealed record ScopeIdSettled(string Id, string Incarnation, long StoredBytes) : IEvent;
+
+/// <summary>A registration of the scope was released.</summary>
+[SerializedName("bgfetch.scope.id-released.v1")]
+public sealed record ScopeIdReleased(string Id, string Incarnation) : IEvent;
