@@ -1,0 +1,277 @@
+using System.Buffers;
+using System.Security.Cryptography;
+
+namespace BgFetchCluster.Actors.Fetch.Storage;
+
+/// <summary>Appends one record's body to its file while hashing it; created by <see cref="DiskResponseStore"/>.</summary>
+/// <remarks>
+/// States: Writable → Completed (CompleteAsync) → Disposed, or Writable → Faulted (a write or flush failed or was
+/// cancelled midway, so the file and the hash may disagree) → Disposed. Only Writable accepts writes; a faulted
+/// writer is reopened at the last checkpoint, which truncates whatever the failed write left behind.
+/// </remarks>
+internal sealed class DiskResponseBodyWriter : IResponseBodyWriter
+{
+    private readonly FileStream _file;
+    private readonly IncrementalHash _hash;
+    private readonly string _registrationKey;
+    private readonly int _recordIndex;
+    private readonly Action _release;
+    private WriterState _state = WriterState.Writable;
+    private string? _digest;
+
+    private DiskResponseBodyWriter(FileStream file, IncrementalHash hash, string registrationKey, int recordIndex, long length, Action release)
+    {
+        _file = file;
+        _hash = hash;
+        _registrationKey = registrationKey;
+        _recordIndex = recordIndex;
+        _release = release;
+        Length = length;
+    }
+
+    private enum WriterState
+    {
+        Writable,
+        Faulted,
+        Completed,
+        Disposed,
+    }
+
+    /// <inheritdoc />
+    public long Length { get; private set; }
+
+    /// <summary>
+    /// Opens the file at <paramref name="path"/>, truncates it to <paramref name="offset"/> and hashes that prefix;
+    /// <paramref name="release"/> runs once when the writer is disposed or fails to open, freeing the record for another writer.
+    /// </summary>
+    public static async Task<DiskResponseBodyWriter> OpenAsync(
+        string path, string registrationKey, int recordIndex, long offset, Action release, CancellationToken cancellationToken = default)
+    {
+        FileStream? file = null;
+        var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            file = new FileStream(path, new FileStreamOptions
+            {
+                // Resuming needs the prefix, so only a fresh start may create the file; a missing file at offset > 0
+                // is a missing prefix, and must not leave an empty body behind for readers.
+                Mode = offset == 0 ? FileMode.OpenOrCreate : FileMode.Open,
+                Access = FileAccess.ReadWrite,
+                Share = FileShare.Read | FileShare.Delete,
+                BufferSize = DiskResponseStore.BufferSize,
+                Options = FileOptions.Asynchronous | FileOptions.SequentialScan,
+            });
+            if (file.Length < offset)
+            {
+                throw MissingPrefix(registrationKey, recordIndex, offset, file.Length);
+            }
+
+            if (file.Length > offset)
+            {
+                // Bytes past the checkpoint were written but never journaled (a crash or a failed write); they are
+                // downloaded again, so they must go.
+                file.SetLength(offset);
+            }
+
+            await HashPrefixAsync(file, hash, registrationKey, recordIndex, offset, cancellationToken).ConfigureAwait(false);
+            return new DiskResponseBodyWriter(file, hash, registrationKey, recordIndex, offset, release);
+        }
+        catch (Exception e)
+        {
+            hash.Dispose();
+            if (file is not null)
+            {
+                await file.DisposeAsync().ConfigureAwait(false);
+            }
+
+            release();
+            if (e is FileNotFoundException or DirectoryNotFoundException && offset > 0)
+            {
+                throw MissingPrefix(registrationKey, recordIndex, offset, 0);
+            }
+
+            if (DiskErrors.IsStorageError(e))
+            {
+                throw DiskErrors.Translate(e, registrationKey, recordIndex, "open");
+            }
+
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        ThrowIfNotWritable();
+        if (data.IsEmpty)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        // Pessimistic until the bytes are in the file buffer and the hash: a failure or cancellation in between
+        // leaves the two out of step.
+        _state = WriterState.Faulted;
+        ValueTask pending;
+        try
+        {
+            pending = _file.WriteAsync(data, cancellationToken);
+        }
+        catch (Exception e) when (DiskErrors.IsStorageError(e))
+        {
+            throw DiskErrors.Translate(e, _registrationKey, _recordIndex, "write");
+        }
+
+        // Fast path: the chunk fit in the file buffer, nothing to await.
+        if (pending.IsCompletedSuccessfully)
+        {
+            pending.GetAwaiter().GetResult();
+            Appended(data.Span);
+            return ValueTask.CompletedTask;
+        }
+
+        return AwaitWriteAsync(pending, data);
+    }
+
+    /// <inheritdoc />
+    public async Task FlushToDiskAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfNotWritable();
+        await FlushCoreAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<string> CompleteAsync(CancellationToken cancellationToken = default)
+    {
+        if (_state == WriterState.Completed)
+        {
+            return _digest!;
+        }
+
+        ThrowIfNotWritable();
+        await FlushCoreAsync(cancellationToken).ConfigureAwait(false);
+        _digest = Convert.ToHexStringLower(_hash.GetHashAndReset());
+        _state = WriterState.Completed;
+        return _digest;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (_state == WriterState.Disposed)
+        {
+            return;
+        }
+
+        _state = WriterState.Disposed;
+        try
+        {
+            await _file.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (DiskErrors.IsStorageError(e))
+        {
+            // Disposing flushes the buffer; if that fails the lost bytes were never checkpointed (CompleteAsync and
+            // FlushToDiskAsync flush first and report their errors), so the next writer truncates them anyway.
+        }
+        finally
+        {
+            _hash.Dispose();
+            _release();
+        }
+    }
+
+    private static async Task HashPrefixAsync(
+        FileStream file, IncrementalHash hash, string registrationKey, int recordIndex, long offset, CancellationToken cancellationToken)
+    {
+        file.Position = 0;
+        var buffer = ArrayPool<byte>.Shared.Rent(DiskResponseStore.BufferSize);
+        try
+        {
+            var remaining = offset;
+            while (remaining > 0)
+            {
+                var read = await file
+                    .ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, remaining)), cancellationToken)
+                    .ConfigureAwait(false);
+                if (read == 0)
+                {
+                    // Shrunk under us: no other writer can have it open here, but another process could.
+                    throw MissingPrefix(registrationKey, recordIndex, offset, offset - remaining);
+                }
+
+                hash.AppendData(buffer, 0, read);
+                remaining -= read;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static ResponseStoreException MissingPrefix(string registrationKey, int recordIndex, long offset, long stored) =>
+        new(
+            ResponseStoreFailure.MissingPrefix,
+            registrationKey,
+            recordIndex,
+            $"Cannot resume record {recordIndex} of registration '{registrationKey}' at byte {offset}: only {stored} bytes are stored.");
+
+    private async ValueTask AwaitWriteAsync(ValueTask pending, ReadOnlyMemory<byte> data)
+    {
+        try
+        {
+            await pending.ConfigureAwait(false);
+        }
+        catch (Exception e) when (DiskErrors.IsStorageError(e))
+        {
+            throw DiskErrors.Translate(e, _registrationKey, _recordIndex, "write");
+        }
+
+        Appended(data.Span);
+    }
+
+    private void Appended(ReadOnlySpan<byte> data)
+    {
+        _hash.AppendData(data);
+        Length += data.Length;
+        _state = WriterState.Writable;
+    }
+
+    private async Task FlushCoreAsync(CancellationToken cancellationToken)
+    {
+        _state = WriterState.Faulted;
+        try
+        {
+            await _file.FlushAsync(cancellationToken).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            // fsync has no asynchronous form; the buffer is already empty, so this only waits for the device. It
+            // runs once per checkpoint, not per chunk.
+            _file.Flush(flushToDisk: true);
+        }
+        catch (Exception e) when (DiskErrors.IsStorageError(e))
+        {
+            throw DiskErrors.Translate(e, _registrationKey, _recordIndex, "flush");
+        }
+
+        _state = WriterState.Writable;
+    }
+
+    private void ThrowIfNotWritable()
+    {
+        switch (_state)
+        {
+            case WriterState.Writable:
+                return;
+            case WriterState.Faulted:
+                throw new ResponseStoreException(
+                    ResponseStoreFailure.WriterFaulted,
+                    _registrationKey,
+                    _recordIndex,
+                    $"An earlier write to record {_recordIndex} of registration '{_registrationKey}' failed; reopen it at the last checkpoint.");
+            case WriterState.Completed:
+                throw new InvalidOperationException("The body is complete; nothing more can be written.");
+            default:
+                throw new ObjectDisposedException(nameof(DiskResponseBodyWriter));
+        }
+    }
+}

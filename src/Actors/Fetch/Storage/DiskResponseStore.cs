@@ -1,0 +1,190 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Security.Cryptography;
+
+namespace BgFetchCluster.Actors.Fetch.Storage;
+
+/// <summary>
+/// The embedded node's <see cref="IResponseStore"/>: one file per record under
+/// <c>{directory}/{hh}/{sha256(registrationKey)}/{recordIndex}.body</c>, streamed through a 64 KiB buffer.
+/// </summary>
+/// <remarks>
+/// Registration keys come from clients, so they never reach the file system as names: only the hex
+/// SHA-256 of the key does, which keeps "..", "/", and unicode out of paths. The two-character fan-out keeps
+/// directories small. Prefix directories are never removed: deleting one would race with a writer of
+/// another registration creating its directory under it, and there are at most 256 of them.
+/// </remarks>
+public sealed class DiskResponseStore : IResponseStore
+{
+    /// <summary>The file buffer: large enough to make writes efficient, small enough to keep memory flat per open body.</summary>
+    internal const int BufferSize = 64 * 1024;
+
+    private const string BodyExtension = ".body";
+
+    private readonly string _directory;
+
+    // The records that have a writer open in this process. Two writers of one record would interleave bytes and
+    // hashes; on Linux FileShare cannot stop that (advisory locks are shared), so this set does.
+    private readonly ConcurrentDictionary<string, byte> _openWriters = new(StringComparer.Ordinal);
+
+    /// <summary>Creates a store rooted at <paramref name="directory"/>, creating the directory if needed.</summary>
+    public DiskResponseStore(string directory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        _directory = Path.GetFullPath(directory);
+        Directory.CreateDirectory(_directory);
+    }
+
+    /// <inheritdoc />
+    public async Task<IResponseBodyWriter> OpenWriterAsync(
+        string registrationKey, int recordIndex, long offset, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(registrationKey);
+        ArgumentOutOfRangeException.ThrowIfNegative(recordIndex);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        var path = RecordPath(registrationKey, recordIndex);
+        if (!_openWriters.TryAdd(path, 0))
+        {
+            throw new ResponseStoreException(
+                ResponseStoreFailure.WriterAlreadyOpen,
+                registrationKey,
+                recordIndex,
+                $"Record {recordIndex} of registration '{registrationKey}' already has an open writer.");
+        }
+
+        try
+        {
+            return await DiskResponseBodyWriter
+                .OpenAsync(path, registrationKey, recordIndex, offset, () => _openWriters.TryRemove(path, out _), cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch
+        {
+            _openWriters.TryRemove(path, out _);
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<StoredBody?> OpenReadAsync(string registrationKey, int recordIndex, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(registrationKey);
+        ArgumentOutOfRangeException.ThrowIfNegative(recordIndex);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        var options = new FileStreamOptions
+        {
+            Mode = FileMode.Open,
+            Access = FileAccess.Read,
+            // ReadWrite: another record of the registration may be written meanwhile; Delete: the registration may
+            // be deleted while a response is still being served (Linux keeps the open inode readable).
+            Share = FileShare.ReadWrite | FileShare.Delete,
+            BufferSize = BufferSize,
+            Options = FileOptions.Asynchronous | FileOptions.SequentialScan,
+        };
+        try
+        {
+            var stream = new FileStream(RecordPath(registrationKey, recordIndex), options);
+            return Task.FromResult<StoredBody?>(new StoredBody(stream));
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return Task.FromResult<StoredBody?>(null);
+        }
+        catch (Exception e) when (DiskErrors.IsStorageError(e))
+        {
+            throw DiskErrors.Translate(e, registrationKey, recordIndex, "read");
+        }
+    }
+
+    /// <inheritdoc />
+    public Task DeleteRegistrationAsync(string registrationKey, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(registrationKey);
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            Directory.Delete(RegistrationDirectory(registrationKey), recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // Already gone: deleting is idempotent.
+        }
+        catch (Exception e) when (DiskErrors.IsStorageError(e))
+        {
+            throw DiskErrors.Translate(e, registrationKey, -1, "delete");
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task<long> GetStoredBytesAsync(string registrationKey, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(registrationKey);
+        cancellationToken.ThrowIfCancellationRequested();
+        var directory = new DirectoryInfo(RegistrationDirectory(registrationKey));
+        long total = 0;
+        try
+        {
+            foreach (var file in directory.EnumerateFiles("*" + BodyExtension))
+            {
+                total += LengthOrZero(file);
+            }
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // No bodies stored, or the registration was deleted while counting.
+        }
+        catch (Exception e) when (DiskErrors.IsStorageError(e))
+        {
+            throw DiskErrors.Translate(e, registrationKey, -1, "measure");
+        }
+
+        return Task.FromResult(total);
+    }
+
+    /// <summary>Returns the file that holds a record's body.</summary>
+    internal string RecordPath(string registrationKey, int recordIndex) =>
+        Path.Combine(RegistrationDirectory(registrationKey), recordIndex.ToString(CultureInfo.InvariantCulture) + BodyExtension);
+
+    private string RegistrationDirectory(string registrationKey)
+    {
+        var name = HashKey(registrationKey);
+        return Path.Combine(_directory, name[..2], name);
+    }
+
+    /// <summary>Returns the lowercase hex SHA-256 of the key's UTF-16 code units (little-endian).</summary>
+    /// <remarks>
+    /// UTF-16 rather than UTF-8 because encoding to UTF-8 replaces unpaired surrogates with U+FFFD, which would map
+    /// distinct hostile keys to one directory; the code units are an injective encoding of every string.
+    /// </remarks>
+    private static string HashKey(string registrationKey)
+    {
+        var bytes = registrationKey.Length <= 512 ? stackalloc byte[registrationKey.Length * 2] : new byte[registrationKey.Length * 2];
+        for (var i = 0; i < registrationKey.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(bytes[(i * 2)..], registrationKey[i]);
+        }
+
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(bytes, digest);
+        return Convert.ToHexStringLower(digest);
+    }
+
+    private static long LengthOrZero(FileInfo file)
+    {
+        try
+        {
+            return file.Length;
+        }
+        catch (FileNotFoundException)
+        {
+            // Deleted between listing and measuring.
+            return 0;
+        }
+    }
+}

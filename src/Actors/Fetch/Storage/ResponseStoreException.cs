@@ -1,0 +1,35 @@
+namespace BgFetchCluster.Actors.Fetch.Storage;
+
+/// <summary>Why a response store operation failed, so the caller can choose between restarting, failing the record and retrying.</summary>
+public enum ResponseStoreFailure
+{
+    /// <summary>The storage reported an I/O error not covered by a more specific reason.</summary>
+    IoError,
+
+    /// <summary>The disk (or the storage's quota) is full; the record cannot be stored.</summary>
+    DiskFull,
+
+    /// <summary>The stored body is shorter than the offset a writer was asked to resume at; restart the record from 0.</summary>
+    MissingPrefix,
+
+    /// <summary>Another writer already has this record open in this process.</summary>
+    WriterAlreadyOpen,
+
+    /// <summary>An earlier write of this writer failed, leaving its state unknown; reopen at the last checkpoint.</summary>
+    WriterFaulted,
+}
+
+/// <summary>A response body could not be stored or read; <see cref="Failure"/> says why in terms the caller can act on.</summary>
+public sealed class ResponseStoreException(
+    ResponseStoreFailure failure, string registrationKey, int recordIndex, string message, Exception? inner = null)
+    : Exception(message, inner)
+{
+    /// <summary>The kind of failure.</summary>
+    public ResponseStoreFailure Failure { get; } = failure;
+
+    /// <summary>The registration whose body was being stored or read.</summary>
+    public string RegistrationKey { get; } = registrationKey;
+
+    /// <summary>The record whose body was being stored or read, or -1 when the operation concerned the whole registration.</summary>
+    public int RecordIndex { get; } = recordIndex;
+}
