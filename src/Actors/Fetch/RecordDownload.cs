@@ -175,7 +175,8 @@ internal static partial class RecordDownload
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         try
         {
-            await using var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            await using var bodyScope = body.ConfigureAwait(false);
             var lastProgress = writer.Length;
             var lastCheckpoint = writer.Length;
             var lastCheckpointAt = timeProvider.GetTimestamp();

@@ -50,7 +50,7 @@ public sealed record ScopeReservationCancelled(string Id, string Incarnation) : 
 
 /// <summary>A registration of the scope settled with this many stored bytes.</summary>
 [SerializedName("bgfetch.scope.id-settled.v1")]
-public sealed record ScopeIdSettled(string Id, string Incarnation, long StoredBytes) : IEvent;
+public sealed record ScopeIdSettled(string Id, string Incarnation, long StoredBytes, DateTimeOffset At) : IEvent;
 
 /// <summary>A registration of the scope was released.</summary>
 [SerializedName("bgfetch.scope.id-released.v1")]
