@@ -1,0 +1,92 @@
+using BgFetchCluster.Actors.Persistence;
+
+namespace BgFetchCluster.Actors.Cluster.Sharding;
+
+/// <summary>
+/// The persistent half of a remembering shard (Akka's <c>EventSourcedRememberEntitiesShardStore</c>):
+/// journals <see cref="EntityStarted"/> / <see cref="EntityStopped"/> under <c>shard-{typeName}-{shardId}</c>
+/// and answers, once recovered, which entities to restart.
+/// </summary>
+/// <remarks>
+/// It lives apart from the shard because a persistent actor stashes every command while a write is in
+/// flight: the shard must keep routing to running entities meanwhile and gather the next batch of
+/// changes, so it sends at most one <see cref="UpdateRememberedEntities"/> at a time and this actor
+/// writes each one as a single atomic <c>PersistAll</c>.
+/// </remarks>
+internal sealed class RememberedEntitiesStore : PersistentActor
+{
+    private readonly string _persistenceId;
+    private readonly int _snapshotAfter;
+    private readonly HashSet<string> _entities = new(StringComparer.Ordinal);
+    private long _lastSnapshotSequenceNr;
+
+    public RememberedEntitiesStore(string persistenceId, int snapshotAfter)
+    {
+        _persistenceId = persistenceId;
+        _snapshotAfter = snapshotAfter;
+        Recover<SnapshotOffer>(offer =>
+        {
+            _entities.Clear();
+            _entities.UnionWith(((RememberedEntitiesSnapshot)offer.Snapshot).EntityIds);
+            _lastSnapshotSequenceNr = offer.Metadata.SequenceNr;
+        });
+        Recover<EntityStarted>(Apply);
+        Recover<EntityStopped>(Apply);
+        Command<GetRememberedEntities>(_ => Sender.Tell(new RememberedEntities([.. _entities]), Self));
+        Command<UpdateRememberedEntities>(OnUpdate);
+        Command<SaveSnapshotSuccess>(_ => { });
+        Command<SaveSnapshotFailure>(_ => { });
+    }
+
+    public override string PersistenceId => _persistenceId;
+
+    private void OnUpdate(UpdateRememberedEntities update)
+    {
+        var remaining = update.Events.Count;
+        PersistAll(update.Events, @event =>
+        {
+            Apply(@event);
+            if (--remaining > 0)
+            {
+                return;
+            }
+
+            // LastSequenceNr covers the whole batch only once its last handler runs.
+            if (LastSequenceNr - _lastSnapshotSequenceNr >= _snapshotAfter)
+            {
+                _lastSnapshotSequenceNr = LastSequenceNr;
+                SaveSnapshot(new RememberedEntitiesSnapshot([.. _entities]));
+            }
+
+            Sender.Tell(new RememberedEntitiesUpdated(update), Self);
+        });
+    }
+
+    private void Apply(object @event)
+    {
+        switch (@event)
+        {
+            case EntityStarted started:
+                _entities.Add(started.EntityId);
+                break;
+            case EntityStopped stopped:
+                _entities.Remove(stopped.EntityId);
+                break;
+        }
+    }
+}
+
+/// <summary>Asks the store for the remembered entities; answered after recovery.</summary>
+internal sealed record GetRememberedEntities
+{
+    public static GetRememberedEntities Instance { get; } = new();
+}
+
+/// <summary>The entities to restart when a shard starts.</summary>
+internal sealed record RememberedEntities(IReadOnlyList<string> EntityIds);
+
+/// <summary>Journal these changes atomically, in order; each is an <see cref="EntityStarted"/> or <see cref="EntityStopped"/>.</summary>
+internal sealed record UpdateRememberedEntities(IReadOnlyList<object> Events);
+
+/// <summary>The update is durable.</summary>
+internal sealed record RememberedEntitiesUpdated(UpdateRememberedEntities Update);
