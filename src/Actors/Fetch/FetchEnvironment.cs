@@ -33,6 +33,15 @@ public sealed class FetchEnvironment(
     /// <summary>The region of scope indexes, told when registrations settle or are released.</summary>
     public IActorRef ScopeIndexRegion { get; } = scopeIndexRegion;
 
+    /// <summary>The webhook notifier for <c>notify</c> URLs, if the node runs one.</summary>
+    public IActorRef? Notifier { get; set; }
+
+    /// <summary>The region of registrations; the scope index releases expired ones through it.</summary>
+    public IActorRef? RegistrationRegion { get; set; }
+
+    /// <summary>How long settled records stay available before they are released automatically.</summary>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(1);
+
     /// <summary>Records fetching at once on this node; others queue for a slot (FIFO enough to not starve small fetches).</summary>
     public SemaphoreSlim Slots { get; } = new(fetcher.Options.MaxConcurrentRecords);
 

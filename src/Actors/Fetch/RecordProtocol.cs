@@ -25,3 +25,6 @@ internal sealed record RecordCheckpoint(int Index, long StoredBytes, long Upload
 
 /// <summary>The record's final outcome.</summary>
 internal sealed record RecordOutcome(int Index, RecordState State, long Size, string? Sha256, string? Error);
+
+/// <summary>A registration with a <c>notify</c> URL settled: deliver the event at least once.</summary>
+internal sealed record NotifySettled(string Url, string EntityId, RegistrationView Registration);

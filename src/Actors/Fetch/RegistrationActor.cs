@@ -1,0 +1,241 @@
+using BgFetchCluster.Actors.Cluster.Sharding;
+using BgFetchCluster.Actors.Persistence;
+using BgFetchCluster.Actors.Runtime;
+using BgFetchCluster.Messages;
+using BgFetchCluster.Messages.Fetch;
+
+namespace BgFetchCluster.Actors.Fetch;
+
+/// <summary>
+/// One registration incarnation: sharded, event-sourced, parent of one <see cref="RecordActor"/> per
+/// unsettled request. It owns the totals, enforces <c>downloadTotal</c> and the scope's quota,
+/// settles with the specification's reason and publishes progress to its topic. Its lifecycle is
+/// <see cref="RegistrationState"/>'s; after settling it passivates when idle and is started again
+/// on demand to serve its records.
+/// </summary>
+public sealed partial class RegistrationActor : PersistentActor
+{
+    private static readonly TimeSpan PublishInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan IdleAfterSettled = TimeSpan.FromMinutes(2);
+
+    private readonly string _entityId;
+    private readonly FetchEnvironment _environment;
+    private readonly RegistrationState _state = new();
+    private readonly Dictionary<int, List<IActorRef>> _recordWaiters = [];
+    private readonly Dictionary<int, IActorRef> _recordActors = [];
+    private long _lastPublished;
+    private bool _settling;
+
+    /// <summary>Creates the entity for <paramref name="entityId"/>; started by the shard region.</summary>
+    public RegistrationActor(string entityId, FetchEnvironment environment)
+    {
+        _entityId = entityId;
+        _environment = environment;
+        Recover<IEvent>(_state.Apply);
+        Command<CreateRegistration>(OnCreate);
+        Command<GetRegistration>(_ => ReplyView());
+        Command<AbortRegistration>(_ => OnAbort());
+        Command<ReleaseRegistration>(_ => OnRelease());
+        Command<GetRecords>(_ => OnGetRecords());
+        Command<AwaitRecord>(OnAwaitRecord);
+        Command<BodiesDeleted>(OnBodiesDeleted);
+        Command<RecordResponseStarted>(OnResponseStarted);
+        Command<RecordBytes>(OnBytes);
+        Command<RecordCheckpoint>(OnCheckpoint);
+        Command<RecordOutcome>(OnOutcome);
+        Command<PublishTick>(_ =>
+        {
+            // Never after settlement: the settling turn published the final state itself.
+            if (_state.Phase == RegistrationPhase.Active && !_settling)
+            {
+                Publish();
+            }
+        });
+        Command<ReceiveTimeout>(_ => PassivateIfSettled());
+        Command<StopEntity>(_ => Context.Stop(Self));
+    }
+
+    /// <summary>Props for the shard region's entity factory.</summary>
+    public static Props Props(string entityId, FetchEnvironment environment) =>
+        Runtime.Props.Create(() => new RegistrationActor(entityId, environment));
+
+    /// <summary>The entity id: scope, id and incarnation, escaped and joined with '/'.</summary>
+    public static string EntityIdFor(string scope, string id, string incarnation) =>
+        $"{Uri.EscapeDataString(scope)}/{Uri.EscapeDataString(id)}/{incarnation}";
+
+    /// <summary>The topic progress is published to.</summary>
+    public static string TopicFor(string entityId) => "registration:" + entityId;
+
+    /// <inheritdoc />
+    public override string PersistenceId => "registration-" + _entityId;
+
+    /// <summary>The key of this registration's bodies in the response store.</summary>
+    private string StoreKey => _entityId;
+
+    /// <inheritdoc />
+    protected override void OnRecoveryCompleted()
+    {
+        switch (_state.Phase)
+        {
+            case RegistrationPhase.Active:
+                // A restart (crash, new node, rebalance): resume every unsettled record from its checkpoint.
+                StartRecords();
+                if (_state.AllRecordsSettled)
+                {
+                    SettleNaturally();
+                }
+
+                break;
+            case RegistrationPhase.Settled:
+                Context.SetReceiveTimeout(IdleAfterSettled);
+                break;
+        }
+    }
+
+    private void OnCreate(CreateRegistration create)
+    {
+        if (_state.Phase != RegistrationPhase.Empty)
+        {
+            // A retried create of this same incarnation: answer as the first one was answered.
+            ReplyView();
+            return;
+        }
+
+        Persist(create.Registration, registered =>
+        {
+            _state.Apply(registered);
+            Sender.Tell(_state.ToView(), Self);
+            StartRecords();
+            Publish();
+        });
+    }
+
+    private void OnAbort()
+    {
+        switch (_state.Phase)
+        {
+            case RegistrationPhase.Active when !_settling:
+                Settle(BackgroundFetchResult.Failure, BackgroundFetchFailureReason.Aborted, RecordState.Aborted, Sender, new AbortReply(true));
+                break;
+            case RegistrationPhase.Active or RegistrationPhase.Settled:
+                Sender.Tell(new AbortReply(false), Self);
+                break;
+            default:
+                Sender.Tell(new RegistrationNotFound(_entityId), Self);
+                break;
+        }
+    }
+
+    private void OnRelease()
+    {
+        switch (_state.Phase)
+        {
+            case RegistrationPhase.Active when !_settling:
+                // Release aborts an active registration first (API.md, "Releasing records").
+                var requester = Sender;
+                Settle(BackgroundFetchResult.Failure, BackgroundFetchFailureReason.Aborted, RecordState.Aborted, null, null);
+                Self.Tell(new ReleaseRegistration(_entityId), requester);
+                break;
+            case RegistrationPhase.Active:
+                Self.Tell(new ReleaseRegistration(_entityId), Sender);
+                break;
+            case RegistrationPhase.Settled:
+                var replyTo = Sender;
+                _ = _environment.Store.DeleteRegistrationAsync(StoreKey)
+                    .PipeTo(Self, replyTo, () => new BodiesDeleted(replyTo));
+                break;
+            default:
+                Sender.Tell(new RegistrationNotFound(_entityId), Self);
+                break;
+        }
+    }
+
+    private void OnBodiesDeleted(BodiesDeleted deleted)
+    {
+        if (_state.Phase != RegistrationPhase.Settled)
+        {
+            deleted.ReplyTo.Tell(new RecordsReleasedReply(_entityId), Self);
+            return;
+        }
+
+        Persist(new RecordsReleased(_environment.TimeProvider.GetUtcNow()), released =>
+        {
+            _state.Apply(released);
+            var definition = _state.Definition!;
+            _environment.ScopeIndexRegion.Tell(
+                new MarkIdReleased(ScopeIndexActor.EntityIdFor(definition.Scope), definition.Id, definition.Incarnation), Self);
+            deleted.ReplyTo.Tell(new RecordsReleasedReply(_entityId), Self);
+            Context.Parent.Tell(new Passivate(StopEntity.Instance), Self);
+        });
+    }
+
+    private void OnGetRecords()
+    {
+        if (_state.Phase is RegistrationPhase.Empty or RegistrationPhase.Released)
+        {
+            Sender.Tell(new RegistrationNotFound(_entityId), Self);
+            return;
+        }
+
+        var records = Enumerable.Range(0, _state.Records.Length).Select(_state.ToRecordView).ToArray();
+        Sender.Tell(new RecordsReply(_state.ToView(), _state.Definition!, records), Self);
+    }
+
+    private void OnAwaitRecord(AwaitRecord await)
+    {
+        if (_state.Phase is RegistrationPhase.Empty or RegistrationPhase.Released || (uint)await.Index >= (uint)_state.Records.Length)
+        {
+            Sender.Tell(new RegistrationNotFound(_entityId), Self);
+            return;
+        }
+
+        if (_state.Records[await.Index].State.IsSettled())
+        {
+            Sender.Tell(new RecordReady(_state.ToRecordView(await.Index), RecordsAvailable: true), Self);
+            return;
+        }
+
+        if (!_recordWaiters.TryGetValue(await.Index, out var waiters))
+        {
+            _recordWaiters[await.Index] = waiters = [];
+        }
+
+        waiters.Add(Sender);
+    }
+
+    private void ReplyView()
+    {
+        if (_state.Phase is RegistrationPhase.Empty or RegistrationPhase.Released)
+        {
+            Sender.Tell(new RegistrationNotFound(_entityId), Self);
+        }
+        else
+        {
+            Sender.Tell(_state.ToView(), Self);
+        }
+    }
+
+    private void PassivateIfSettled()
+    {
+        if (_state.Phase is RegistrationPhase.Settled or RegistrationPhase.Released)
+        {
+            Context.SetReceiveTimeout(null);
+            Context.Parent.Tell(new Passivate(StopEntity.Instance), Self);
+        }
+    }
+
+    /// <summary>The bodies are deleted; finish the release for <see cref="ReplyTo"/>.</summary>
+    private sealed record BodiesDeleted(IActorRef ReplyTo);
+
+    /// <summary>Throttled progress publication is due.</summary>
+    private sealed class PublishTick : INotInfluenceReceiveTimeout
+    {
+        public static PublishTick Instance { get; } = new();
+    }
+
+    /// <summary>The stop message of a passivation.</summary>
+    private sealed class StopEntity
+    {
+        public static StopEntity Instance { get; } = new();
+    }
+}
