@@ -104,6 +104,8 @@ internal sealed class DiskResponseBodyWriter : IResponseBodyWriter
     public ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
         ThrowIfNotWritable();
+        // Cancelled before anything was written: the writer stays usable.
+        cancellationToken.ThrowIfCancellationRequested();
         if (data.IsEmpty)
         {
             return ValueTask.CompletedTask;

@@ -1,0 +1,165 @@
+using System.Text.RegularExpressions;
+using BgFetchCluster.Actors.Fetch.Storage;
+using static BgFetchCluster.Actors.Tests.Fetch.Storage.StoreTestData;
+
+namespace BgFetchCluster.Actors.Tests.Fetch.Storage;
+
+public sealed partial class DiskResponseStoreLayoutTests : IDisposable
+{
+    private readonly StoreTestDirectory _directory = new(nameof(DiskResponseStoreLayoutTests));
+    private readonly string _storeRoot;
+    private readonly DiskResponseStore _store;
+
+    public DiskResponseStoreLayoutTests()
+    {
+        // Nested, so a key that climbed out of the store with ".." would land inside the test directory where we can see it.
+        _storeRoot = Path.Combine(_directory.Root, "a", "b", "store");
+        _store = new DiskResponseStore(_storeRoot);
+    }
+
+    public void Dispose() => _directory.Dispose();
+
+    public static TheoryData<string> HostileKeys =>
+    [
+        "../../etc/passwd",
+        "a/b",
+        "..",
+        "/absolute",
+        "C:\\windows\\system32",
+        "nul",
+        "ünïcødé-登録-🎉",
+        "\0",
+        "",
+    ];
+
+    [Theory]
+    [MemberData(nameof(HostileKeys))]
+    public async Task OpenWriterAsync_HostileRegistrationKey_StaysInsideDirectory(string key)
+    {
+        await using (var writer = await _store.OpenWriterAsync(key, 7, 0))
+        {
+            await writer.WriteAsync(GeneratedStream.Bytes(0, 10));
+            await writer.CompleteAsync();
+        }
+
+        var file = Assert.Single(Directory.GetFiles(_directory.Root, "*", SearchOption.AllDirectories));
+        var relative = Path.GetRelativePath(_storeRoot, file).Replace('\\', '/');
+        Assert.Matches(StoredBodyPath(), relative);
+        Assert.EndsWith("/7.body", relative, StringComparison.Ordinal);
+        Assert.Equal(GeneratedStream.Bytes(0, 10), await ReadBodyAsync(_store, key, 7));
+    }
+
+    [Fact]
+    public async Task OpenWriterAsync_KeysDifferingOnlyInUnpairedSurrogates_StoreSeparateBodies()
+    {
+        // UTF-8 would encode both as U+FFFD and give them one directory.
+        string[] keys = ["x\uD800", "x\uDBFF"];
+        for (var i = 0; i < keys.Length; i++)
+        {
+            await using var writer = await _store.OpenWriterAsync(keys[i], 0, 0);
+            await writer.WriteAsync(GeneratedStream.Bytes(0, 10 + i));
+            await writer.CompleteAsync();
+        }
+
+        Assert.Equal(10, await _store.GetStoredBytesAsync(keys[0]));
+        Assert.Equal(11, await _store.GetStoredBytesAsync(keys[1]));
+    }
+
+    [Fact]
+    public async Task GetStoredBytesAsync_SeveralRecords_SumsTheirLengths()
+    {
+        Assert.Equal(0, await _store.GetStoredBytesAsync("r"));
+        long[] lengths = [0, 1, 65_536, 100_001];
+        for (var record = 0; record < lengths.Length; record++)
+        {
+            await using var writer = await _store.OpenWriterAsync("r", record, 0);
+            await WriteGeneratedAsync(writer, 0, lengths[record], 8_192);
+            await writer.CompleteAsync();
+        }
+
+        await using (var other = await _store.OpenWriterAsync("other", 0, 0))
+        {
+            await WriteGeneratedAsync(other, 0, 5_000, 5_000);
+        }
+
+        Assert.Equal(lengths.Sum(), await _store.GetStoredBytesAsync("r"));
+        Assert.Equal(5_000, await _store.GetStoredBytesAsync("other"));
+    }
+
+    [Fact]
+    public async Task DeleteRegistrationAsync_StoredBodies_RemovesEverythingAndIsIdempotent()
+    {
+        for (var record = 0; record < 3; record++)
+        {
+            await using var writer = await _store.OpenWriterAsync("doomed", record, 0);
+            await WriteGeneratedAsync(writer, 0, 1_000, 1_000);
+            await writer.CompleteAsync();
+        }
+
+        await using (var survivor = await _store.OpenWriterAsync("survivor", 0, 0))
+        {
+            await WriteGeneratedAsync(survivor, 0, 1_000, 1_000);
+            await survivor.CompleteAsync();
+        }
+
+        await _store.DeleteRegistrationAsync("doomed");
+        await _store.DeleteRegistrationAsync("doomed");
+        await _store.DeleteRegistrationAsync("never existed");
+
+        Assert.Equal(0, await _store.GetStoredBytesAsync("doomed"));
+        for (var record = 0; record < 3; record++)
+        {
+            Assert.Null(await _store.OpenReadAsync("doomed", record));
+        }
+
+        var remaining = Assert.Single(Directory.GetFiles(_storeRoot, "*", SearchOption.AllDirectories));
+        Assert.Equal(_store.RecordPath("survivor", 0), remaining);
+    }
+
+    [Fact]
+    public async Task DeleteRegistrationAsync_WhileBodyIsBeingRead_LetsTheReaderFinish()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return; // Windows refuses to remove the directory of an open file; the embedded node targets Linux.
+        }
+
+        await using (var writer = await _store.OpenWriterAsync("served", 0, 0))
+        {
+            await WriteGeneratedAsync(writer, 0, 150_000, 50_000);
+            await writer.CompleteAsync();
+        }
+
+        await using var body = await _store.OpenReadAsync("served", 0);
+        await _store.DeleteRegistrationAsync("served");
+
+        Assert.Null(await _store.OpenReadAsync("served", 0));
+        Assert.Equal(GeneratedStream.Bytes(0, 150_000), await ReadToEndAsync(body!.Content));
+    }
+
+    [Fact]
+    public async Task WriteAsync_DiskFull_ThrowsDiskFullAndFaultsTheWriter()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return; // /dev/full is how Linux lets a test meet ENOSPC without filling a disk.
+        }
+
+        var path = _store.RecordPath("full", 0);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.CreateSymbolicLink(path, "/dev/full");
+        await using var writer = await _store.OpenWriterAsync("full", 0, 0);
+
+        // Larger than the file buffer, so the write reaches the device at once.
+        var error = await Assert.ThrowsAsync<ResponseStoreException>(
+            async () => await writer.WriteAsync(new byte[DiskResponseStore.BufferSize * 2]));
+
+        Assert.Equal(ResponseStoreFailure.DiskFull, error.Failure);
+        Assert.Contains("disk is full", error.Message, StringComparison.Ordinal);
+        var next = await Assert.ThrowsAsync<ResponseStoreException>(async () => await writer.WriteAsync(new byte[1]));
+        Assert.Equal(ResponseStoreFailure.WriterFaulted, next.Failure);
+    }
+
+    [GeneratedRegex("^[0-9a-f]{2}/[0-9a-f]{64}/[0-9]+\\.body$")]
+    private static partial Regex StoredBodyPath();
+}
