@@ -13,8 +13,7 @@ public sealed class FetchEnvironment(
     Fetcher fetcher,
     IResponseStore store,
     TimeProvider timeProvider,
-    IActorRef mediator,
-    IActorRef scopeIndexRegion)
+    IActorRef mediator)
 {
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _recordLocks = new(StringComparer.Ordinal);
 
@@ -30,8 +29,8 @@ public sealed class FetchEnvironment(
     /// <summary>The pub/sub mediator registrations publish progress to.</summary>
     public IActorRef Mediator { get; } = mediator;
 
-    /// <summary>The region of scope indexes, told when registrations settle or are released.</summary>
-    public IActorRef ScopeIndexRegion { get; } = scopeIndexRegion;
+    /// <summary>The region of scope indexes, told when registrations settle or are released; set before registrations start.</summary>
+    public IActorRef ScopeIndexRegion { get; set; } = ActorRefs.Nobody;
 
     /// <summary>The webhook notifier for <c>notify</c> URLs, if the node runs one.</summary>
     public IActorRef? Notifier { get; set; }

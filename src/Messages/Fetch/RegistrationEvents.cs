@@ -12,7 +12,8 @@ public sealed record FetchRegistered(
     long DownloadTotal,
     long QuotaRemaining,
     string? NotifyUrl,
-    DateTimeOffset CreatedAt) : IEvent
+    DateTimeOffset CreatedAt,
+    string? BaseUrl = null) : IEvent
 {
     /// <summary>The sum of the request body lengths (<c>uploadTotal</c>).</summary>
     public long UploadTotal => Requests.Sum(static r => r.BodyLength);

@@ -1,0 +1,19 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using BgFetchCluster.Messages.Fetch;
+using BgFetchCluster.Messages.Fetch.Api;
+
+namespace BgFetchCluster.Actors.Fetch;
+
+/// <summary>Source-generated JSON for the HTTP API's bodies (camelCase, as API.md writes them).</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, AllowTrailingCommas = false, MaxDepth = 32)]
+[JsonSerializable(typeof(CreateRegistrationBody))]
+[JsonSerializable(typeof(RequestBody))]
+[JsonSerializable(typeof(RegistrationView))]
+[JsonSerializable(typeof(RecordView))]
+[JsonSerializable(typeof(IdsBody))]
+[JsonSerializable(typeof(AbortBody))]
+[JsonSerializable(typeof(RecordsBody))]
+[JsonSerializable(typeof(RecordBody))]
+[JsonSerializable(typeof(NotificationBody))]
+public sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -1,0 +1,207 @@
+using System.Runtime.CompilerServices;
+using BgFetchCluster.Actors.Cluster.PubSub;
+using BgFetchCluster.Actors.Runtime;
+using BgFetchCluster.Messages.Fetch;
+using BgFetchCluster.Messages.Fetch.Api;
+
+namespace BgFetchCluster.Actors.Fetch;
+
+/// <summary>Per-scope limits (API.md, <c>BgFetch:Limits</c>).</summary>
+public sealed record FetchLimits
+{
+    /// <summary>Storage a scope may hold in unreleased bodies.</summary>
+    public long ScopeQuotaBytes { get; init; } = 100L * 1024 * 1024 * 1024;
+
+    /// <summary>Active registrations a scope may have.</summary>
+    public int MaxActiveRegistrationsPerScope { get; init; } = 100_000;
+
+    /// <summary>Requests in one registration.</summary>
+    public int MaxRequestsPerRegistration { get; init; } = 10_000;
+}
+
+/// <summary>
+/// The BackgroundFetchManager of one node: what the HTTP API calls. Every operation is a message to
+/// the scope's index entity and to the registration entity, through their shard regions.
+/// </summary>
+public sealed class FetchService(
+    IActorRef registrations,
+    IActorRef scopeIndexes,
+    IActorRef mediator,
+    FetchLimits limits,
+    TimeProvider timeProvider)
+{
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>The limits enforced at creation.</summary>
+    public FetchLimits Limits { get; } = limits;
+
+    /// <summary>
+    /// Validates and creates a registration. Throws <see cref="RegistrationRejectedException"/> when the
+    /// call is refused; nothing is stored then.
+    /// </summary>
+    public async Task<RegistrationView> CreateAsync(string scope, CreateRegistrationBody body, CancellationToken cancellationToken = default)
+    {
+        var parsed = FetchRequestParser.Parse(body, Limits.MaxRequestsPerRegistration);
+        var incarnation = Guid.NewGuid().ToString("N");
+        var index = ScopeIndexActor.EntityIdFor(scope);
+        var reply = await scopeIndexes.Ask<object>(
+            new ReserveId(index, parsed.Id, incarnation, parsed.DownloadTotal, parsed.UploadTotal, Limits.ScopeQuotaBytes, Limits.MaxActiveRegistrationsPerScope),
+            AskTimeout,
+            cancellationToken).ConfigureAwait(false);
+        var reserved = reply switch
+        {
+            IdReserved ok => ok,
+            ReservationRefused refused => throw new RegistrationRejectedException(refused.Name, refused.Status, refused.Detail),
+            _ => throw new InvalidOperationException($"Unexpected reply to a reservation: {reply}"),
+        };
+
+        var entityId = RegistrationActor.EntityIdFor(scope, parsed.Id, incarnation);
+        var registered = new FetchRegistered(
+            scope, parsed.Id, incarnation, parsed.Requests, parsed.Title, parsed.Icons, parsed.DownloadTotal,
+            reserved.QuotaRemaining, parsed.NotifyUrl, timeProvider.GetUtcNow(), parsed.BaseUrl);
+        try
+        {
+            return await registrations.Ask<RegistrationView>(new CreateRegistration(entityId, registered), AskTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            scopeIndexes.Tell(new CancelReservation(index, parsed.Id, incarnation), null);
+            throw;
+        }
+    }
+
+    /// <summary>The registration the id names (active, or settled and unreleased), or null.</summary>
+    public async Task<RegistrationView?> GetAsync(string scope, string id, CancellationToken cancellationToken = default)
+    {
+        var entityId = await ResolveAsync(scope, id, cancellationToken).ConfigureAwait(false);
+        if (entityId is null)
+        {
+            return null;
+        }
+
+        return await registrations.Ask<object>(new GetRegistration(entityId), AskTimeout, cancellationToken).ConfigureAwait(false) as RegistrationView;
+    }
+
+    /// <summary>The ids of the scope's active registrations, oldest first.</summary>
+    public async Task<IReadOnlyList<string>> GetIdsAsync(string scope, CancellationToken cancellationToken = default) =>
+        (await scopeIndexes.Ask<ActiveIds>(new GetActiveIds(ScopeIndexActor.EntityIdFor(scope)), AskTimeout, cancellationToken).ConfigureAwait(false)).Ids;
+
+    /// <summary>Aborts: true when it was active, false when already settled, null when unknown.</summary>
+    public async Task<bool?> AbortAsync(string scope, string id, CancellationToken cancellationToken = default)
+    {
+        var entityId = await ResolveAsync(scope, id, cancellationToken).ConfigureAwait(false);
+        if (entityId is null)
+        {
+            return null;
+        }
+
+        var reply = await registrations.Ask<object>(new AbortRegistration(entityId), AskTimeout, cancellationToken).ConfigureAwait(false);
+        return reply is AbortReply abort ? abort.Aborted : null;
+    }
+
+    /// <summary>Releases the records (aborting first if active); false when unknown.</summary>
+    public async Task<bool> ReleaseAsync(string scope, string id, CancellationToken cancellationToken = default)
+    {
+        var entityId = await ResolveAsync(scope, id, cancellationToken).ConfigureAwait(false);
+        if (entityId is null)
+        {
+            return false;
+        }
+
+        var reply = await registrations.Ask<object>(new ReleaseRegistration(entityId), AskTimeout, cancellationToken).ConfigureAwait(false);
+        return reply is RecordsReleasedReply;
+    }
+
+    /// <summary>The registration with all its records, or null when unknown.</summary>
+    public async Task<RecordsReply?> GetRecordsAsync(string scope, string id, CancellationToken cancellationToken = default)
+    {
+        var entityId = await ResolveAsync(scope, id, cancellationToken).ConfigureAwait(false);
+        if (entityId is null)
+        {
+            return null;
+        }
+
+        return await registrations.Ask<object>(new GetRecords(entityId), AskTimeout, cancellationToken).ConfigureAwait(false) as RecordsReply;
+    }
+
+    /// <summary>Waits until the record settles; null when the registration or record is unknown.</summary>
+    public async Task<(RecordReady Ready, string EntityId)?> AwaitRecordAsync(string scope, string id, int index, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var entityId = await ResolveAsync(scope, id, cancellationToken).ConfigureAwait(false);
+        if (entityId is null)
+        {
+            return null;
+        }
+
+        var reply = await registrations.Ask<object>(new AwaitRecord(entityId, index), timeout, cancellationToken).ConfigureAwait(false);
+        return reply is RecordReady ready ? (ready, entityId) : null;
+    }
+
+    /// <summary>
+    /// Progress of the registration as it happens, ending with its settled state. A subscriber that
+    /// arrives after settlement gets the settled state at once. Null when the id names nothing.
+    /// </summary>
+    public async Task<IAsyncEnumerable<RegistrationProgress>?> SubscribeAsync(string scope, string id, CancellationToken cancellationToken = default)
+    {
+        var entityId = await ResolveAsync(scope, id, cancellationToken).ConfigureAwait(false);
+        if (entityId is null)
+        {
+            return null;
+        }
+
+        var subscriber = new ChannelActorRef();
+        var topic = RegistrationActor.TopicFor(entityId);
+
+        // Subscribe first, then read the current state: nothing published in between is missed.
+        await mediator.Ask<SubscribeAck>(new Subscribe(topic, subscriber), AskTimeout, cancellationToken).ConfigureAwait(false);
+        var current = await registrations.Ask<object>(new GetRegistration(entityId), AskTimeout, cancellationToken).ConfigureAwait(false);
+        if (current is not RegistrationView view)
+        {
+            mediator.Tell(new Unsubscribe(topic, subscriber), null);
+            await subscriber.DisposeAsync().ConfigureAwait(false);
+            return null;
+        }
+
+        return Stream(view, subscriber, topic, cancellationToken);
+    }
+
+    private async IAsyncEnumerable<RegistrationProgress> Stream(
+        RegistrationView current,
+        ChannelActorRef subscriber,
+        string topic,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (current.Result != BackgroundFetchResult.None)
+            {
+                yield return new RegistrationProgress(current, Settled: true);
+                yield break;
+            }
+
+            yield return new RegistrationProgress(current, Settled: false);
+            await foreach (var message in subscriber.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (message is RegistrationProgress progress)
+                {
+                    yield return progress;
+                    if (progress.Settled)
+                    {
+                        yield break;
+                    }
+                }
+            }
+        }
+        finally
+        {
+            mediator.Tell(new Unsubscribe(topic, subscriber), null);
+            await subscriber.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task<string?> ResolveAsync(string scope, string id, CancellationToken cancellationToken)
+    {
+        var resolved = await scopeIndexes.Ask<IdResolved>(new ResolveId(ScopeIndexActor.EntityIdFor(scope), id), AskTimeout, cancellationToken).ConfigureAwait(false);
+        return resolved.Incarnation is { } incarnation ? RegistrationActor.EntityIdFor(scope, id, incarnation) : null;
+    }
+}

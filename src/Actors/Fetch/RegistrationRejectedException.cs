@@ -1,0 +1,16 @@
+namespace BgFetchCluster.Actors.Fetch;
+
+/// <summary>
+/// A call the API refuses, with the DOMException name and HTTP status of API.md. Nothing was stored.
+/// </summary>
+public sealed class RegistrationRejectedException(string name, int status, string detail) : Exception(detail)
+{
+    /// <summary>The DOMException name (<c>TypeError</c>, <c>QuotaExceededError</c>...).</summary>
+    public string Name { get; } = name;
+
+    /// <summary>The HTTP status.</summary>
+    public int Status { get; } = status;
+
+    /// <summary>A 400 <c>TypeError</c>.</summary>
+    public static RegistrationRejectedException TypeError(string detail) => new("TypeError", 400, detail);
+}
