@@ -1,0 +1,27 @@
+using BgFetchCluster.Actors.Fetch;
+
+namespace BgFetchCluster.Node.Configuration;
+
+/// <summary>Registers the node's services from configuration.</summary>
+public static class NodeServiceCollectionExtensions
+{
+    /// <summary>Binds and validates <c>BgFetch</c>, and adds the fetch node as a hosted service.</summary>
+    public static WebApplicationBuilder AddBgFetchNode(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var settings = builder.Configuration.GetSection(BgFetchSettings.SectionName).Get<BgFetchSettings>() ?? new BgFetchSettings();
+        var isDevelopment = builder.Environment.IsDevelopment();
+        settings.Validate(isDevelopment);
+        builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(settings.ToNodeOptions(isDevelopment));
+        builder.Services.AddSingleton<FetchNodeHost>();
+        builder.Services.AddHostedService(static services => services.GetRequiredService<FetchNodeHost>());
+        builder.Services.AddProblemDetails();
+        builder.Services.ConfigureHttpJsonOptions(options =>
+        {
+            options.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
+        });
+        return builder;
+    }
+}
