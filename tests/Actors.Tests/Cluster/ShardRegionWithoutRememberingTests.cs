@@ -33,9 +33,7 @@ public sealed class ShardRegionWithoutRememberingTests : ActorTestKit
 
         region.Tell(new ShardEnvelope("one", "stop"), probe);
         await probe.ExpectMsgAsync("stopped:one");
-        await AwaitConditionAsync(
-            () => region.Ask<ShardRegionStats>(GetShardRegionStats.Instance).GetAwaiter().GetResult().TotalEntities == 0,
-            "the stopped entity to be forgotten");
+        await ShardingContractTests.AwaitEntityCountAsync(region, 0);
 
         region.Tell(new Ping("one", 2), probe);
         await probe.ExpectMsgAsync("started:one");
