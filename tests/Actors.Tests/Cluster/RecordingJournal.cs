@@ -1,0 +1,52 @@
+using System.Collections.Concurrent;
+using BgFetchCluster.Actors.Persistence;
+
+namespace BgFetchCluster.Actors.Tests.Cluster;
+
+/// <summary>
+/// Records the size of every atomic write per persistence id and can hold writes at a gate, so a
+/// test can pile up changes while one write is in flight and then see how they were batched.
+/// </summary>
+internal sealed class RecordingJournal(IJournal inner) : IJournal
+{
+    private readonly TaskCompletionSource _writeEntered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile TaskCompletionSource? _gate;
+
+    public ConcurrentQueue<(string PersistenceId, int Events)> Writes { get; } = new();
+
+    /// <summary>Completes when a write reaches the journal while it is held.</summary>
+    public Task WriteEntered => _writeEntered.Task;
+
+    public void Hold() => _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void Release() => _gate?.TrySetResult();
+
+    public async Task WriteAsync(IReadOnlyList<AtomicWrite> writes, CancellationToken cancellationToken = default)
+    {
+        foreach (var write in writes)
+        {
+            Writes.Enqueue((write.PersistenceId, write.Events.Count));
+        }
+
+        if (_gate is { } gate)
+        {
+            _writeEntered.TrySetResult();
+            await gate.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+        }
+
+        await inner.WriteAsync(writes, cancellationToken);
+    }
+
+    public Task InitializeAsync(CancellationToken cancellationToken = default) => inner.InitializeAsync(cancellationToken);
+
+    public IAsyncEnumerable<PersistentRepresentation> ReplayAsync(string persistenceId, long fromSequenceNr, long toSequenceNr, long max, CancellationToken cancellationToken = default) =>
+        inner.ReplayAsync(persistenceId, fromSequenceNr, toSequenceNr, max, cancellationToken);
+
+    public Task<long> ReadHighestSequenceNrAsync(string persistenceId, CancellationToken cancellationToken = default) =>
+        inner.ReadHighestSequenceNrAsync(persistenceId, cancellationToken);
+
+    public Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr, CancellationToken cancellationToken = default) =>
+        inner.DeleteMessagesToAsync(persistenceId, toSequenceNr, cancellationToken);
+
+    public ValueTask DisposeAsync() => inner.DisposeAsync();
+}
