@@ -1,11 +1,22 @@
+using BgFetchCluster.Node.Api;
+using BgFetchCluster.Node.Configuration;
 using BgFetchCluster.Node.Health;
 
 var builder = WebApplication.CreateBuilder(args);
-builder.WebHost.UseUrls(builder.Configuration["urls"] ?? builder.Configuration["ASPNETCORE_URLS"] ?? "http://127.0.0.1:5080");
-builder.Services.AddProblemDetails();
+if (string.IsNullOrEmpty(builder.Configuration["urls"]))
+{
+    builder.WebHost.UseUrls("http://127.0.0.1:5080");
+}
+
+builder.AddBgFetchNode();
+builder.Services.AddSingleton<Scopes>();
+builder.Services.AddOpenApi();
 
 var app = builder.Build();
+app.UseExceptionHandler();
+app.MapOpenApi();
 app.MapHealthApi();
+app.MapRegistrationsApi();
 app.Run();
 
 /// <summary>The node's entry point; public so integration tests can host it.</summary>

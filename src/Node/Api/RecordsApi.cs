@@ -1,0 +1,133 @@
+using BgFetchCluster.Actors.Fetch;
+using BgFetchCluster.Messages.Fetch;
+using BgFetchCluster.Messages.Fetch.Api;
+using BgFetchCluster.Node.Configuration;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace BgFetchCluster.Node.Api;
+
+/// <summary><c>matchAll</c>, <c>match</c> and <c>responseReady</c> (API.md, "BackgroundFetchRecord").</summary>
+public static class RecordsApi
+{
+    private static readonly TimeSpan DefaultBodyTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan MaxBodyTimeout = TimeSpan.FromMinutes(10);
+
+    /// <summary>Maps the record endpoints under a registration group.</summary>
+    public static RouteGroupBuilder MapRecordsApi(this RouteGroupBuilder group)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        group.MapGet("/{id}/records", MatchAllAsync).WithName("MatchAll");
+        group.MapGet("/{id}/records/match", MatchAsync).WithName("Match");
+        group.MapGet("/{id}/records/{index:int}/body", BodyAsync).WithName("ResponseReady");
+        return group;
+    }
+
+    private static async Task<Results<Ok<RecordsBody>, ProblemHttpResult>> MatchAllAsync(
+        string id, HttpContext http, FetchNodeHost host, CancellationToken cancellationToken)
+    {
+        var (records, problem) = await QueryAsync(id, http, host, cancellationToken);
+        return problem ?? (Results<Ok<RecordsBody>, ProblemHttpResult>)TypedResults.Ok(new RecordsBody(records!));
+    }
+
+    private static async Task<Results<Ok<RecordBody>, ProblemHttpResult>> MatchAsync(
+        string id, HttpContext http, FetchNodeHost host, CancellationToken cancellationToken)
+    {
+        var (records, problem) = await QueryAsync(id, http, host, cancellationToken);
+        return problem ?? (Results<Ok<RecordBody>, ProblemHttpResult>)TypedResults.Ok(new RecordBody(records!.FirstOrDefault()));
+    }
+
+    private static async Task<(IReadOnlyList<RecordView>? Records, ProblemHttpResult? Problem)> QueryAsync(
+        string id, HttpContext http, FetchNodeHost host, CancellationToken cancellationToken)
+    {
+        var node = await host.Node;
+        var reply = await node.Service.GetRecordsAsync(Scopes.Of(http), id, cancellationToken);
+        if (reply is null)
+        {
+            return (null, Problems.NotFound(id));
+        }
+
+        if (!reply.Registration.RecordsAvailable)
+        {
+            return (null, Problems.Of(409, "InvalidStateError", $"The records of '{id}' are no longer available."));
+        }
+
+        var query = http.Request.Query;
+        var recordQuery = new RecordQuery(
+            query["url"].FirstOrDefault(),
+            query["method"].FirstOrDefault() ?? "GET",
+            Flag(query["ignoreSearch"]),
+            Flag(query["ignoreMethod"]),
+            Flag(query["ignoreVary"]));
+        try
+        {
+            return (RecordMatcher.MatchAll(reply.Records, recordQuery, reply.Definition.BaseUrl), null);
+        }
+        catch (RegistrationRejectedException rejected)
+        {
+            return (null, Problems.Of(rejected.Status, rejected.Name, rejected.Message));
+        }
+    }
+
+    private static async Task<IResult> BodyAsync(
+        string id, int index, HttpContext http, FetchNodeHost host, CancellationToken cancellationToken)
+    {
+        var timeout = DefaultBodyTimeout;
+        if (http.Request.Query["timeout"].FirstOrDefault() is { } text)
+        {
+            if (!double.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var seconds) || seconds < 0 || double.IsNaN(seconds))
+            {
+                return Problems.TypeError("'timeout' must be a non-negative number of seconds.");
+            }
+
+            timeout = TimeSpan.FromSeconds(Math.Min(seconds, MaxBodyTimeout.TotalSeconds));
+        }
+
+        var node = await host.Node;
+        (RecordReady Ready, string EntityId)? awaited;
+        try
+        {
+            awaited = await node.Service.AwaitRecordAsync(Scopes.Of(http), id, index, timeout, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            return Problems.Of(504, "TimeoutError", $"Record {index} of '{id}' did not settle within {timeout.TotalSeconds} seconds.");
+        }
+
+        if (awaited is not { } found)
+        {
+            return Problems.NotFound(id);
+        }
+
+        var record = found.Ready.Record;
+        if (!found.Ready.RecordsAvailable)
+        {
+            return Problems.Of(409, "InvalidStateError", $"The records of '{id}' are no longer available.");
+        }
+
+        if (record.Response is not { } response)
+        {
+            return record.State == RecordState.Aborted
+                ? Problems.Of(409, "AbortError", $"Record {index} of '{id}' was aborted.")
+                : Problems.Of(409, "TypeError", $"Record {index} of '{id}' failed without a response ({record.State}).");
+        }
+
+        if (record.State == RecordState.Aborted)
+        {
+            return Problems.Of(409, "AbortError", $"Record {index} of '{id}' was aborted.");
+        }
+
+        var body = await node.Store.OpenReadAsync(found.EntityId, index, cancellationToken);
+        if (body is null)
+        {
+            return Problems.Of(409, "InvalidStateError", $"The body of record {index} of '{id}' is no longer stored.");
+        }
+
+        http.Response.Headers["X-BgFetch-Status"] = response.Status.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        http.Response.RegisterForDisposeAsync(body);
+        var contentType = response.Headers.GetValueOrDefault("content-type") ?? "application/octet-stream";
+        return TypedResults.Stream(body.Content, contentType, enableRangeProcessing: true);
+    }
+
+    private static bool Flag(Microsoft.Extensions.Primitives.StringValues value) =>
+        value.FirstOrDefault() is { } text && (text.Length == 0 || bool.TryParse(text, out var flag) && flag || text == "1");
+}
