@@ -1,7 +1,13 @@
+using System.Text.Json.Serialization;
+
 namespace BgFetchCluster.Messages.Fetch;
 
 /// <summary>An image for the fetch's UI (<c>ImageResource</c>).</summary>
-public sealed record IconView(string Src, string? Sizes = null, string? Type = null, string? Label = null);
+public sealed record IconView(
+    string Src,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Sizes = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Type = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Label = null);
 
 /// <summary>The BackgroundFetchRegistration of API.md, as every node serves it.</summary>
 public sealed record RegistrationView(

@@ -1,0 +1,80 @@
+using System.Net;
+using System.Net.Http.Json;
+using BgFetchCluster.Actors.Fetch;
+using BgFetchCluster.Messages.Fetch;
+using BgFetchCluster.Node.Tests.Infrastructure;
+
+namespace BgFetchCluster.Node.Tests;
+
+/// <summary>
+/// A real node process is killed with SIGKILL in the middle of a large download and started again on
+/// the same data: the registration recovers from the journal and finishes byte-exact.
+/// </summary>
+public sealed class CrashSafetyTests : IAsyncLifetime
+{
+    private const long Size = 48L * 1024 * 1024;
+    private const long Rate = 8L * 1024 * 1024;
+    private readonly TempDirectory _data = new();
+    private TestOrigin _origin = null!;
+
+    public async Task InitializeAsync() => _origin = await TestOrigin.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        await _origin.DisposeAsync();
+        _data.Dispose();
+    }
+
+    [Fact]
+    public async Task KillNineMidDownload_RestartResumesWithRangeAndFinishesWithTheRightSha256()
+    {
+        var url = $"{_origin.BaseUrl}files/big.bin?size={Size}&rate={Rate}";
+        long downloadedBeforeKill;
+        await using (var first = await NodeProcess.StartAsync(_data.Path))
+        {
+            using var created = await first.Client.CreateAsync(new { id = "crash", requests = new[] { url } });
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+
+            // Past the first durable checkpoint (every 2 s), well before the end.
+            var midway = await first.Client.WaitForAsync("crash", r => r.Downloaded >= 20L * 1024 * 1024, "20 MiB downloaded", TimeSpan.FromSeconds(60));
+            downloadedBeforeKill = midway.Downloaded;
+            await first.KillAsync();
+        }
+
+        await using var second = await NodeProcess.StartAsync(_data.Path);
+        var seen = new List<long>();
+        var settled = await second.Client.WaitForSettledAsync("crash", TimeSpan.FromSeconds(120), r => seen.Add(r.Downloaded));
+
+        Assert.Equal(BackgroundFetchResult.Success, settled.Result);
+        Assert.Equal(Size, settled.Downloaded);
+        var record = Assert.Single(await second.Client.MatchAllAsync("crash"));
+        Assert.Equal(TestOrigin.Sha256Of(Size), record.Response!.Sha256);
+        Assert.True(_origin.RangedRequestsFor("big.bin") >= 1, "the restarted node should resume with a Range request");
+        Assert.True(seen.SequenceEqual(seen.Order()), $"progress went backwards after the restart: {string.Join(", ", seen)}");
+        Assert.True(seen[0] > 0 && seen[0] <= downloadedBeforeKill, $"the restart should resume from a checkpoint at or below {downloadedBeforeKill}, saw {seen[0]}");
+        var active = await second.Client.GetFromJsonAsync(new Uri("v1/registrations", UriKind.Relative), ApiJsonContext.Default.IdsBody);
+        Assert.Empty(active!.Ids);
+    }
+
+    [Fact]
+    public async Task KillNineMidDownload_OriginIgnoresRange_RecordRestartsFromZeroAndEndsByteExact()
+    {
+        var url = $"{_origin.BaseUrl}files/norange.bin?size={Size}&rate={Rate}&ignoreRange=1";
+        await using (var first = await NodeProcess.StartAsync(_data.Path))
+        {
+            using var created = await first.Client.CreateAsync(new { id = "norange", requests = new[] { url } });
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            await first.Client.WaitForAsync("norange", r => r.Downloaded >= 20L * 1024 * 1024, "20 MiB downloaded", TimeSpan.FromSeconds(60));
+            await first.KillAsync();
+        }
+
+        await using var second = await NodeProcess.StartAsync(_data.Path);
+        var settled = await second.Client.WaitForSettledAsync("norange", TimeSpan.FromSeconds(120));
+
+        Assert.Equal(BackgroundFetchResult.Success, settled.Result);
+        Assert.Equal(Size, settled.Downloaded);
+        var record = Assert.Single(await second.Client.MatchAllAsync("norange"));
+        Assert.Equal(TestOrigin.Sha256Of(Size), record.Response!.Sha256);
+        Assert.True(_origin.RangedRequestsFor("norange.bin") >= 1, "the restarted node should have asked for a range");
+    }
+}

@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace BgFetchCluster.Node.Tests.Infrastructure;
+
+/// <summary>
+/// A real node process (<c>dotnet BgFetchCluster.Node.dll</c>) on a free loopback port, for tests of
+/// what only a process shows: kill -9 in the middle of a download, then a restart on the same data.
+/// </summary>
+public sealed class NodeProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringWriter _output = new();
+
+    private NodeProcess(Process process, string baseUrl)
+    {
+        _process = process;
+        BaseUrl = baseUrl;
+        Client = new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    /// <summary>The node's address.</summary>
+    public string BaseUrl { get; }
+
+    /// <summary>A client for the node's API.</summary>
+    public HttpClient Client { get; }
+
+    /// <summary>What the process wrote so far, for failure messages.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>Starts a Development node on <paramref name="dataDirectory"/> and waits until <c>/ready</c> answers.</summary>
+    public static async Task<NodeProcess> StartAsync(string dataDirectory, params string[] settings)
+    {
+        var port = FreePort();
+        var baseUrl = $"http://127.0.0.1:{port}/";
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "BgFetchCluster.Node.dll"));
+        info.ArgumentList.Add($"--urls={baseUrl}");
+        info.ArgumentList.Add($"--BgFetch:Storage:DataDirectory={dataDirectory}");
+        foreach (var setting in settings)
+        {
+            info.ArgumentList.Add(setting);
+        }
+
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
+        var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the node process.");
+        var node = new NodeProcess(process, baseUrl);
+        process.OutputDataReceived += (_, e) => node.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => node.Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"The node exited with {process.ExitCode} before it was ready:\n{node.Output}");
+            }
+
+            try
+            {
+                using var ready = await node.Client.GetAsync(new Uri("ready", UriKind.Relative));
+                if (ready.IsSuccessStatusCode)
+                {
+                    return node;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                process.Kill(entireProcessTree: true);
+                throw new TimeoutException($"The node did not become ready within 60 s:\n{node.Output}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Kills the process at once (SIGKILL): no shutdown code runs.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            await KillAsync();
+        }
+
+        Client.Dispose();
+        _process.Dispose();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private void Append(string? line)
+    {
+        if (line is not null)
+        {
+            lock (_output)
+            {
+                _output.WriteLine(line);
+            }
+        }
+    }
+}
