@@ -1,0 +1,35 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace BgFetchCluster.Node.Tests.Infrastructure;
+
+/// <summary>An in-process node (the real Program, real SQLite in a temp directory) in Development.</summary>
+public sealed class NodeFactory : WebApplicationFactory<Program>
+{
+    private readonly TempDirectory _data = new();
+    private readonly Dictionary<string, string?> _settings = new(StringComparer.Ordinal);
+
+    /// <summary>Adds configuration, for example <c>BgFetch:Limits:ScopeQuotaBytes</c>.</summary>
+    public NodeFactory With(string key, string value)
+    {
+        _settings[key] = value;
+        return this;
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Development");
+        builder.UseSetting("BgFetch:Storage:DataDirectory", _data.Path);
+        builder.UseSetting("BgFetch:Fetch:RetryBaseDelay", "00:00:00.050");
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        _data.Dispose();
+    }
+}
