@@ -1,6 +1,6 @@
+using BgFetchCluster.Messages.Fetch.Api;
 using System.Net;
 using System.Net.Http.Json;
-using BgFetchCluster.Actors.Fetch;
 using BgFetchCluster.Messages.Fetch;
 using BgFetchCluster.Node.Tests.Infrastructure;
 

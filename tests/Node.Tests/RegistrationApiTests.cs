@@ -1,8 +1,8 @@
+using BgFetchCluster.Messages.Fetch.Api;
 using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
-using BgFetchCluster.Actors.Fetch;
 using BgFetchCluster.Messages.Fetch;
 using BgFetchCluster.Node.Tests.Infrastructure;
 

@@ -1,7 +1,6 @@
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using BgFetchCluster.Actors.Fetch;
 using BgFetchCluster.Messages.Fetch;
 using BgFetchCluster.Messages.Fetch.Api;
 using BgFetchCluster.Node.Configuration;

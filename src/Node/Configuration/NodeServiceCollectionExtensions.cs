@@ -1,4 +1,4 @@
-using BgFetchCluster.Actors.Fetch;
+using BgFetchCluster.Messages.Fetch.Api;
 
 namespace BgFetchCluster.Node.Configuration;
 

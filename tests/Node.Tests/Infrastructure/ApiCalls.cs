@@ -1,5 +1,5 @@
+using BgFetchCluster.Messages.Fetch.Api;
 using System.Net.Http.Json;
-using BgFetchCluster.Actors.Fetch;
 using BgFetchCluster.Messages.Fetch;
 
 namespace BgFetchCluster.Node.Tests.Infrastructure;

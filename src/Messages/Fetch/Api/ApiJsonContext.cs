@@ -1,9 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using BgFetchCluster.Messages.Fetch;
-using BgFetchCluster.Messages.Fetch.Api;
 
-namespace BgFetchCluster.Actors.Fetch;
+namespace BgFetchCluster.Messages.Fetch.Api;
 
 /// <summary>Source-generated JSON for the HTTP API's bodies (camelCase, as API.md writes them).</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, AllowTrailingCommas = false, MaxDepth = 32)]
