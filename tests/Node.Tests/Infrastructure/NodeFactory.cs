@@ -16,9 +16,12 @@ public sealed class NodeFactory : WebApplicationFactory<Program>
         return this;
     }
 
+    /// <summary>The hosting environment; Development unless a test says otherwise.</summary>
+    public string Environment { get; init; } = "Development";
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseEnvironment("Development");
+        builder.UseEnvironment(Environment);
         builder.UseSetting("BgFetch:Storage:DataDirectory", _data.Path);
         builder.UseSetting("BgFetch:Fetch:RetryBaseDelay", "00:00:00.050");
         foreach (var (key, value) in _settings)
