@@ -14,7 +14,6 @@ namespace BgFetchCluster.Actors.Fetch;
 public sealed class ScopeIndexActor : PersistentActor
 {
     private const int SnapshotEvery = 1000;
-    private static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(30);
 
     private readonly string _entityId;
     private readonly FetchEnvironment _environment;
@@ -57,7 +56,12 @@ public sealed class ScopeIndexActor : PersistentActor
     public override string PersistenceId => "scope-index-" + _entityId;
 
     /// <inheritdoc />
-    protected override void OnRecoveryCompleted() => Timers.StartPeriodicTimer(SweepExpired.Instance, SweepExpired.Instance, SweepInterval);
+    protected override void OnRecoveryCompleted()
+    {
+        // Sweep often enough that a registration outlives its retention by at most a quarter of it (and 30 s).
+        var interval = TimeSpan.FromTicks(Math.Clamp(_environment.Retention.Ticks / 4, TimeSpan.FromMilliseconds(100).Ticks, TimeSpan.FromSeconds(30).Ticks));
+        Timers.StartPeriodicTimer(SweepExpired.Instance, SweepExpired.Instance, interval);
+    }
 
     private long UsedBytes => _active.Values.Sum(static a => a.ReservedBytes) + _settled.Values.Sum(static s => s.StoredBytes);
 

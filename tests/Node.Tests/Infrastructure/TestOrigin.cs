@@ -31,6 +31,11 @@ public sealed class TestOrigin : IAsyncDisposable
     /// <summary>Requests seen, in order: path and query, and the Range header if any.</summary>
     public ConcurrentQueue<(string PathAndQuery, string? Range)> Requests { get; } = new();
 
+    /// <summary>Webhook deliveries received: the event id header and the body.</summary>
+    public ConcurrentQueue<(string EventId, string Body)> Hooks { get; } = new();
+
+    private int _hookAttempts;
+
     /// <summary>The byte at <paramref name="position"/> of every generated body.</summary>
     public static byte ByteAt(long position) => (byte)((position * 31 + 7) % 251);
 
@@ -62,6 +67,16 @@ public sealed class TestOrigin : IAsyncDisposable
             await next(context);
         });
         app.MapGet("/files/{name}", (HttpContext context) => ServeAsync(context));
+        app.MapPost("/hook", async (HttpContext context) =>
+        {
+            using var reader = new StreamReader(context.Request.Body);
+            var body = await reader.ReadToEndAsync();
+            var attempt = Interlocked.Increment(ref origin!._hookAttempts);
+            origin.Hooks.Enqueue((context.Request.Headers["X-BgFetch-Event-Id"].ToString(), body));
+
+            // The first delivery fails, so the node has to retry.
+            context.Response.StatusCode = attempt == 1 ? 500 : 200;
+        });
         app.MapPost("/echo", async (HttpContext context) =>
         {
             context.Response.ContentType = "application/octet-stream";
