@@ -11,6 +11,12 @@ namespace BgFetchCluster.Actors.Fetch;
 /// stashes the rest while a reservation is persisted), which incarnation an id names, how much of
 /// the quota is used, and when settled registrations are due for automatic release.
 /// </summary>
+/// <remarks>
+/// Group commit: one write is in flight at a time and everything that arrives meanwhile goes out as
+/// the next batch (<c>PersistAllAsync</c>), so a busy scope costs one round trip per batch, not per
+/// registration. Checks count the reservations that are accepted but not yet durable
+/// (<see cref="_pendingReserved"/>), so two creations of one id can never both succeed.
+/// </remarks>
 public sealed class ScopeIndexActor : PersistentActor
 {
     private const int SnapshotEvery = 1000;
@@ -23,7 +29,12 @@ public sealed class ScopeIndexActor : PersistentActor
     private readonly Dictionary<string, Active> _active = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Id, string Incarnation), Settled> _settled = [];
     private readonly Dictionary<string, string> _latestSettled = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _pendingReserved = new(StringComparer.Ordinal);
+    private readonly List<(IEvent Event, Action AfterDurable)> _batch = [];
+    private bool _writing;
     private long _nextOrder;
+    private long _usedBytes;
+    private int _eventsSinceSnapshot;
 
     /// <summary>Creates the index entity of one scope.</summary>
     public ScopeIndexActor(string entityId, FetchEnvironment environment)
@@ -33,8 +44,8 @@ public sealed class ScopeIndexActor : PersistentActor
         Recover<SnapshotOffer>(offer => Restore((ScopeIndexSnapshot)offer.Snapshot));
         Recover<IEvent>(Apply);
         Command<ReserveId>(OnReserve);
-        Command<CancelReservation>(cancel => PersistIfActive(cancel.Id, cancel.Incarnation, new ScopeReservationCancelled(cancel.Id, cancel.Incarnation)));
-        Command<MarkIdSettled>(settled => PersistIfActive(settled.Id, settled.Incarnation, new ScopeIdSettled(settled.Id, settled.Incarnation, settled.StoredBytes, _environment.TimeProvider.GetUtcNow())));
+        Command<CancelReservation>(cancel => EnqueueIfActive(cancel.Id, cancel.Incarnation, new ScopeReservationCancelled(cancel.Id, cancel.Incarnation)));
+        Command<MarkIdSettled>(settled => EnqueueIfActive(settled.Id, settled.Incarnation, new ScopeIdSettled(settled.Id, settled.Incarnation, settled.StoredBytes, _environment.TimeProvider.GetUtcNow())));
         Command<MarkIdReleased>(OnReleased);
         Command<ResolveId>(resolve => Sender.Tell(new IdResolved(resolve.Id, Resolve(resolve.Id)), Self));
         Command<GetActiveIds>(_ => Sender.Tell(new ActiveIds([.. _activeOrder.Values]), Self));
@@ -63,46 +74,41 @@ public sealed class ScopeIndexActor : PersistentActor
         Timers.StartPeriodicTimer(SweepExpired.Instance, SweepExpired.Instance, interval);
     }
 
-    private long UsedBytes => _active.Values.Sum(static a => a.ReservedBytes) + _settled.Values.Sum(static s => s.StoredBytes);
-
     private void OnReserve(ReserveId reserve)
     {
-        if (_active.ContainsKey(reserve.Id))
+        if (_active.ContainsKey(reserve.Id) || _pendingReserved.ContainsKey(reserve.Id))
         {
             Sender.Tell(new ReservationRefused("TypeError", 409, $"The scope already has an active registration with id '{reserve.Id}'."), Self);
             return;
         }
 
-        if (_active.Count >= reserve.MaxActive)
+        if (_active.Count + _pendingReserved.Count >= reserve.MaxActive)
         {
             Sender.Tell(new ReservationRefused("TypeError", 429, $"The scope is at its limit of {reserve.MaxActive} active registrations."), Self);
             return;
         }
 
-        var remaining = reserve.QuotaBytes - UsedBytes;
+        var remaining = reserve.QuotaBytes - _usedBytes - _pendingReserved.Values.Sum();
         if (reserve.DownloadTotal > remaining || reserve.UploadTotal > remaining)
         {
             Sender.Tell(new ReservationRefused("QuotaExceededError", 413, $"The request needs more storage than the scope has left ({Math.Max(0, remaining)} bytes)."), Self);
             return;
         }
 
-        Persist(new ScopeIdReserved(reserve.Id, reserve.Incarnation, reserve.DownloadTotal, _environment.TimeProvider.GetUtcNow()), reserved =>
+        var replyTo = Sender;
+        _pendingReserved[reserve.Id] = reserve.DownloadTotal;
+        Enqueue(new ScopeIdReserved(reserve.Id, reserve.Incarnation, reserve.DownloadTotal, _environment.TimeProvider.GetUtcNow()), () =>
         {
-            Apply(reserved);
-            Sender.Tell(new IdReserved(reserved.Id, reserved.Incarnation, remaining), Self);
-            SnapshotIfDue();
+            _pendingReserved.Remove(reserve.Id);
+            replyTo.Tell(new IdReserved(reserve.Id, reserve.Incarnation, remaining), Self);
         });
     }
 
-    private void PersistIfActive(string id, string incarnation, IEvent @event)
+    private void EnqueueIfActive(string id, string incarnation, IEvent @event)
     {
         if (_active.TryGetValue(id, out var active) && active.Incarnation == incarnation)
         {
-            Persist(@event, e =>
-            {
-                Apply(e);
-                SnapshotIfDue();
-            });
+            Enqueue(@event, static () => { });
         }
     }
 
@@ -110,12 +116,42 @@ public sealed class ScopeIndexActor : PersistentActor
     {
         if (_settled.ContainsKey((released.Id, released.Incarnation)))
         {
-            Persist(new ScopeIdReleased(released.Id, released.Incarnation), e =>
-            {
-                Apply(e);
-                SnapshotIfDue();
-            });
+            Enqueue(new ScopeIdReleased(released.Id, released.Incarnation), static () => { });
         }
+    }
+
+    private void Enqueue(IEvent @event, Action afterDurable)
+    {
+        _batch.Add((@event, afterDurable));
+        if (!_writing)
+        {
+            Flush();
+        }
+    }
+
+    private void Flush()
+    {
+        if (_batch.Count == 0)
+        {
+            return;
+        }
+
+        var batch = _batch.ToArray();
+        _batch.Clear();
+        _writing = true;
+        var applied = 0;
+        PersistAllAsync(batch.Select(static b => b.Event), e =>
+        {
+            Apply(e);
+            batch[applied++].AfterDurable();
+            if (applied == batch.Length)
+            {
+                _writing = false;
+                _eventsSinceSnapshot += batch.Length;
+                SnapshotIfDue();
+                Flush();
+            }
+        });
     }
 
     private string? Resolve(string id) =>
@@ -146,6 +182,7 @@ public sealed class ScopeIndexActor : PersistentActor
                 var order = _nextOrder++;
                 _active[reserved.Id] = new Active(reserved.Incarnation, reserved.ReservedBytes, order);
                 _activeOrder[order] = reserved.Id;
+                _usedBytes += reserved.ReservedBytes;
                 break;
             case ScopeReservationCancelled cancelled:
                 RemoveActive(cancelled.Id);
@@ -153,10 +190,15 @@ public sealed class ScopeIndexActor : PersistentActor
             case ScopeIdSettled settled:
                 RemoveActive(settled.Id);
                 _settled[(settled.Id, settled.Incarnation)] = new Settled(settled.StoredBytes, settled.At);
+                _usedBytes += settled.StoredBytes;
                 _latestSettled[settled.Id] = settled.Incarnation;
                 break;
             case ScopeIdReleased released:
-                _settled.Remove((released.Id, released.Incarnation));
+                if (_settled.Remove((released.Id, released.Incarnation), out var gone))
+                {
+                    _usedBytes -= gone.StoredBytes;
+                }
+
                 if (_latestSettled.TryGetValue(released.Id, out var latest) && latest == released.Incarnation)
                 {
                     _latestSettled.Remove(released.Id);
@@ -171,13 +213,15 @@ public sealed class ScopeIndexActor : PersistentActor
         if (_active.Remove(id, out var active))
         {
             _activeOrder.Remove(active.Order);
+            _usedBytes -= active.ReservedBytes;
         }
     }
 
     private void SnapshotIfDue()
     {
-        if (LastSequenceNr % SnapshotEvery == 0)
+        if (_eventsSinceSnapshot >= SnapshotEvery)
         {
+            _eventsSinceSnapshot = 0;
             SaveSnapshot(new ScopeIndexSnapshot(
                 [.. _activeOrder.Select(p => new ScopeIndexSnapshot.ActiveEntry(p.Value, _active[p.Value].Incarnation, _active[p.Value].ReservedBytes))],
                 [.. _settled.Select(p => new ScopeIndexSnapshot.SettledEntry(p.Key.Id, p.Key.Incarnation, p.Value.StoredBytes, p.Value.SettledAt, _latestSettled.GetValueOrDefault(p.Key.Id) == p.Key.Incarnation))]));
@@ -194,6 +238,7 @@ public sealed class ScopeIndexActor : PersistentActor
         foreach (var settled in snapshot.Settled)
         {
             _settled[(settled.Id, settled.Incarnation)] = new Settled(settled.StoredBytes, settled.SettledAt);
+            _usedBytes += settled.StoredBytes;
             if (settled.Latest)
             {
                 _latestSettled[settled.Id] = settled.Incarnation;

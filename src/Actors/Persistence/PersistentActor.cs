@@ -52,6 +52,17 @@ public abstract partial class PersistentActor : ActorBase
 
     /// <summary>Stores the events atomically (all or none) and then runs the handler for each, in order.</summary>
     protected void PersistAll<TEvent>(IEnumerable<TEvent> events, Action<TEvent> handler)
+        where TEvent : notnull => PersistAll(events, handler, stashCommands: true);
+
+    /// <summary>
+    /// Like <see cref="PersistAll{TEvent}(IEnumerable{TEvent}, Action{TEvent})"/>, but commands keep being
+    /// handled while the write is in flight (Akka's <c>PersistAllAsync</c>). For actors that do their own
+    /// group commit: they must account for not-yet-durable events themselves. Handlers still run in order.
+    /// </summary>
+    protected void PersistAllAsync<TEvent>(IEnumerable<TEvent> events, Action<TEvent> handler)
+        where TEvent : notnull => PersistAll(events, handler, stashCommands: false);
+
+    private void PersistAll<TEvent>(IEnumerable<TEvent> events, Action<TEvent> handler, bool stashCommands)
         where TEvent : notnull
     {
         ArgumentNullException.ThrowIfNull(events);
@@ -87,7 +98,7 @@ public abstract partial class PersistentActor : ActorBase
         LastSequenceNr += list.Count;
         var write = new AtomicWrite(representations);
         (_unflushed ??= []).Add(write);
-        _pendingWrites.Add(new PendingWrite(write, [.. list.Cast<object>()], e => handler((TEvent)e), Cell.SenderOrNull));
+        _pendingWrites.Add(new PendingWrite(write, [.. list.Cast<object>()], e => handler((TEvent)e), Cell.SenderOrNull, stashCommands));
     }
 
     /// <summary>Stores a snapshot of the state at <see cref="LastSequenceNr"/>; the outcome arrives as a message.</summary>
@@ -150,7 +161,7 @@ public abstract partial class PersistentActor : ActorBase
                 return true;
         }
 
-        if (IsRecovering || _pendingWrites.Count > 0)
+        if (IsRecovering || _pendingWrites.Exists(static p => p.StashCommands))
         {
             // The next command must see the state after replay / after the pending events' handlers.
             (_commandStash ??= new Queue<Envelope>()).Enqueue(new Envelope(message, Sender));
@@ -214,7 +225,7 @@ public abstract partial class PersistentActor : ActorBase
             pending.Handler(@event);
         }
 
-        if (_pendingWrites.Count == 0)
+        if (!_pendingWrites.Exists(static p => p.StashCommands))
         {
             UnstashCommands();
         }
@@ -229,7 +240,7 @@ public abstract partial class PersistentActor : ActorBase
         }
     }
 
-    private sealed record PendingWrite(AtomicWrite Write, IReadOnlyList<object> Events, Action<object> Handler, IActorRef? Sender);
+    private sealed record PendingWrite(AtomicWrite Write, IReadOnlyList<object> Events, Action<object> Handler, IActorRef? Sender, bool StashCommands);
 
     private sealed record WriteCompleted(PersistentActor Owner, AtomicWrite Write, Exception? Failure);
 }
