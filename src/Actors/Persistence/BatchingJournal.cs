@@ -25,6 +25,9 @@ public sealed partial class BatchingJournal : IAsyncDisposable
     /// <summary>The default upper bound of writes in one batch.</summary>
     public const int DefaultMaxBatchSize = 1000;
 
+    /// <summary>How many times the loop yields, at most, waiting for the previous batch's writers to return.</summary>
+    private const int MaxGatherYields = 8;
+
     private readonly IJournal _inner;
     private readonly int _maxBatchSize;
     private readonly Channel<PendingWrite> _pending;
@@ -103,19 +106,25 @@ public sealed partial class BatchingJournal : IAsyncDisposable
         var batch = new List<PendingWrite>(Math.Min(_maxBatchSize, 64));
         var writes = new List<AtomicWrite>(batch.Capacity);
         var reader = _pending.Reader;
+        var previousBatchSize = 0;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             // Take everything already waiting (up to the bound) without waiting for more: a lone write
             // goes out at once, and a crowd of writes shares one round trip.
-            while (batch.Count < _maxBatchSize && reader.TryRead(out var pending))
+            Drain(reader, batch, writes);
+
+            // The writers of the previous batch were acknowledged a moment ago and mostly come straight
+            // back with their next write, a few thread-pool hops later. Flushing the first of them alone
+            // would split every round of N writers into a batch of 1 and one of N - 1 (twice the commits).
+            // So when fewer writes wait than the previous batch held, yield a few times to let them join.
+            // A lone writer (previous batch of one) never waits; the target follows the load down.
+            for (var yields = 0; batch.Count < previousBatchSize && batch.Count < _maxBatchSize && yields < MaxGatherYields; yields++)
             {
-                if (pending.TryJoinBatch())
-                {
-                    batch.Add(pending);
-                    writes.Add(pending.Write);
-                }
+                await Task.Yield();
+                Drain(reader, batch, writes);
             }
 
+            previousBatchSize = batch.Count;
             if (batch.Count > 0)
             {
                 await FlushAsync(batch, writes).ConfigureAwait(false);
@@ -124,6 +133,18 @@ public sealed partial class BatchingJournal : IAsyncDisposable
             AssertInvariants(batch);
             batch.Clear();
             writes.Clear();
+        }
+    }
+
+    private void Drain(ChannelReader<PendingWrite> reader, List<PendingWrite> batch, List<AtomicWrite> writes)
+    {
+        while (batch.Count < _maxBatchSize && reader.TryRead(out var pending))
+        {
+            if (pending.TryJoinBatch())
+            {
+                batch.Add(pending);
+                writes.Add(pending.Write);
+            }
         }
     }
 

@@ -42,21 +42,34 @@ internal sealed partial class ActorCell : IThreadPoolWorkItem
         finally
         {
             _current = previous;
-            Volatile.Write(ref _scheduled, 0);
+
+            // A full fence, not a release write: the HasWork read below must not move before the
+            // store. Otherwise (store-load reordering, allowed even on x86) a producer can enqueue and
+            // still see _scheduled == 1 while we read the queue as empty: nobody schedules, and the
+            // message is stranded until the next Tell (a lost wake-up, seen as a rare benchmark hang).
+            Interlocked.Exchange(ref _scheduled, 0);
 
             // A producer that enqueued while we ran saw _scheduled == 1 and left the scheduling to us.
+            // This reschedule goes to the global queue: the actor yielded its turn (budget spent or
+            // messages arriving late), so it queues behind the others instead of running again at once.
             if (HasWork())
             {
-                TrySchedule();
+                TrySchedule(preferLocal: false);
             }
         }
     }
 
-    private void TrySchedule()
+    /// <summary>
+    /// Queues the mailbox unless it is already queued or running. <paramref name="preferLocal"/> puts it
+    /// on the current pool thread's local queue: right for a Tell from inside an actor (the receiver
+    /// runs next on the same core, its data still in cache, without contending on the global queue);
+    /// other pool threads steal from local queues, so no actor waits for one busy thread.
+    /// </summary>
+    private void TrySchedule(bool preferLocal)
     {
         if (Interlocked.CompareExchange(ref _scheduled, 1, 0) == 0)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal);
         }
     }
 

@@ -91,7 +91,10 @@ internal sealed partial class ActorCell : InternalActorRef, IActorContext
         }
 
         _queue.Enqueue(message, sender);
-        TrySchedule();
+
+        // Actor-to-actor messages stay on this thread's local queue; Tells from outside (a request
+        // handler, a timer, a task's continuation) go to the global queue.
+        TrySchedule(preferLocal: _current is not null);
     }
 
     internal override void SendSystemMessage(SystemMessage message)
@@ -104,7 +107,7 @@ internal sealed partial class ActorCell : InternalActorRef, IActorContext
             return;
         }
 
-        TrySchedule();
+        TrySchedule(preferLocal: false);
     }
 
     public void Stop(IActorRef actor)
