@@ -190,24 +190,54 @@ public sealed partial class RegistrationActor
 
             _settling = false;
             Timers.Cancel(PublishTick.Instance);
-            for (var i = 0; i < _state.Records.Length; i++)
-            {
-                NotifyWaiters(i);
-            }
-
-            Publish();
-            var definition = _state.Definition!;
-            _environment.ScopeIndexRegion.Tell(
-                new MarkIdSettled(ScopeIndexActor.EntityIdFor(definition.Scope), definition.Id, definition.Incarnation, _state.Downloaded),
-                Self);
-            if (definition.NotifyUrl is not null)
-            {
-                _environment.Notifier?.Tell(new NotifySettled(definition.NotifyUrl, _entityId, _state.ToView()), Self);
-            }
-
-            replyTo?.Tell(reply!, Self);
-            Context.SetReceiveTimeout(IdleAfterSettled);
+            _pendingSettleReply = (replyTo, reply);
+            AnnounceSettlement();
         });
+    }
+
+    /// <summary>
+    /// Asks the scope index to free the id, resending until it acknowledges. Until then the settlement
+    /// stays invisible (views show the registration active), so nobody who has seen it settled can
+    /// find the id still taken.
+    /// </summary>
+    private void AnnounceSettlement()
+    {
+        var definition = _state.Definition!;
+        _environment.ScopeIndexRegion.Tell(
+            new MarkIdSettled(ScopeIndexActor.EntityIdFor(definition.Scope), definition.Id, definition.Incarnation, _state.Downloaded),
+            Self);
+        Timers.StartSingleTimer(AnnounceAgain.Instance, AnnounceAgain.Instance, TimeSpan.FromSeconds(1));
+    }
+
+    private void OnSettlementAcknowledged()
+    {
+        if (_state.Phase != RegistrationPhase.Settled || _settlementVisible)
+        {
+            return;
+        }
+
+        _settlementVisible = true;
+        Timers.Cancel(AnnounceAgain.Instance);
+        for (var i = 0; i < _state.Records.Length; i++)
+        {
+            NotifyWaiters(i);
+        }
+
+        Publish();
+        var definition = _state.Definition!;
+        if (definition.NotifyUrl is not null)
+        {
+            _environment.Notifier?.Tell(new NotifySettled(definition.NotifyUrl, _entityId, _state.ToView()), Self);
+        }
+
+        if (_pendingSettleReply is ({ } replyTo, { } reply))
+        {
+            replyTo.Tell(reply, Self);
+        }
+
+        _pendingSettleReply = null;
+        Stash.UnstashAll();
+        Context.SetReceiveTimeout(IdleAfterSettled);
     }
 
     private void NotifyWaiters(int index)

@@ -25,6 +25,8 @@ public sealed partial class RegistrationActor : PersistentActor
     private readonly Dictionary<int, IActorRef> _recordActors = [];
     private long _lastPublished;
     private bool _settling;
+    private bool _settlementVisible;
+    private (IActorRef? ReplyTo, object? Reply)? _pendingSettleReply;
 
     /// <summary>Creates the entity for <paramref name="entityId"/>; started by the shard region.</summary>
     public RegistrationActor(string entityId, FetchEnvironment environment)
@@ -53,6 +55,14 @@ public sealed partial class RegistrationActor : PersistentActor
         });
         Command<ReceiveTimeout>(_ => PassivateIfSettled());
         Command<StopEntity>(_ => Context.Stop(Self));
+        Command<IdSettledAck>(_ => OnSettlementAcknowledged());
+        Command<AnnounceAgain>(_ =>
+        {
+            if (_state.Phase == RegistrationPhase.Settled && !_settlementVisible)
+            {
+                AnnounceSettlement();
+            }
+        });
     }
 
     /// <summary>Props for the shard region's entity factory.</summary>
@@ -87,7 +97,8 @@ public sealed partial class RegistrationActor : PersistentActor
 
                 break;
             case RegistrationPhase.Settled:
-                Context.SetReceiveTimeout(IdleAfterSettled);
+                // The index may not have heard of the settlement before a crash: tell it again (idempotent).
+                AnnounceSettlement();
                 break;
         }
     }
@@ -118,6 +129,7 @@ public sealed partial class RegistrationActor : PersistentActor
                 Settle(BackgroundFetchResult.Failure, BackgroundFetchFailureReason.Aborted, RecordState.Aborted, Sender, new AbortReply(true));
                 break;
             case RegistrationPhase.Active or RegistrationPhase.Settled:
+                // Settling already (or settled): abort() answers false, as for a settled fetch.
                 Sender.Tell(new AbortReply(false), Self);
                 break;
             default:
@@ -138,6 +150,10 @@ public sealed partial class RegistrationActor : PersistentActor
                 break;
             case RegistrationPhase.Active:
                 Self.Tell(new ReleaseRegistration(_entityId), Sender);
+                break;
+            case RegistrationPhase.Settled when !_settlementVisible:
+                // The index has not freed the id yet; releasing now would leave it taken. After the ack.
+                Stash.Stash();
                 break;
             case RegistrationPhase.Settled:
                 var replyTo = Sender;
@@ -178,7 +194,7 @@ public sealed partial class RegistrationActor : PersistentActor
         }
 
         var records = Enumerable.Range(0, _state.Records.Length).Select(_state.ToRecordView).ToArray();
-        Sender.Tell(new RecordsReply(_state.ToView(), _state.Definition!, records), Self);
+        Sender.Tell(new RecordsReply(_state.ToView(hideSettlement: !_settlementVisible), _state.Definition!, records), Self);
     }
 
     private void OnAwaitRecord(AwaitRecord await)
@@ -189,7 +205,7 @@ public sealed partial class RegistrationActor : PersistentActor
             return;
         }
 
-        if (_state.Records[await.Index].State.IsSettled())
+        if (_state.Records[await.Index].State.IsSettled() && (_state.Phase == RegistrationPhase.Active || _settlementVisible))
         {
             Sender.Tell(new RecordReady(_state.ToRecordView(await.Index), RecordsAvailable: true), Self);
             return;
@@ -211,7 +227,7 @@ public sealed partial class RegistrationActor : PersistentActor
         }
         else
         {
-            Sender.Tell(_state.ToView(), Self);
+            Sender.Tell(_state.ToView(hideSettlement: !_settlementVisible), Self);
         }
     }
 
@@ -231,6 +247,12 @@ public sealed partial class RegistrationActor : PersistentActor
     private sealed class PublishTick : INotInfluenceReceiveTimeout
     {
         public static PublishTick Instance { get; } = new();
+    }
+
+    /// <summary>The settlement announcement to the scope index is due again.</summary>
+    private sealed class AnnounceAgain : INotInfluenceReceiveTimeout
+    {
+        public static AnnounceAgain Instance { get; } = new();
     }
 
     /// <summary>The stop message of a passivation.</summary>

@@ -138,9 +138,21 @@ internal sealed class RegistrationState
         return (BackgroundFetchResult.Success, BackgroundFetchFailureReason.None);
     }
 
-    public RegistrationView ToView()
+    /// <summary>
+    /// The registration as clients see it. With <paramref name="hideSettlement"/> a settled registration
+    /// still shows as active: settlement becomes visible only once its id is free in the scope index.
+    /// </summary>
+    public RegistrationView ToView(bool hideSettlement = false)
     {
         var definition = Definition ?? throw new InvalidOperationException("An empty registration has no view.");
+        if (hideSettlement && Phase == RegistrationPhase.Settled)
+        {
+            return new RegistrationView(
+                definition.Id, definition.UploadTotal, Uploaded, definition.DownloadTotal, Downloaded,
+                BackgroundFetchResult.None, BackgroundFetchFailureReason.None, RecordsAvailable: true,
+                definition.Title, definition.Icons, Records.Length, definition.CreatedAt, SettledAt: null);
+        }
+
         return new RegistrationView(
             definition.Id,
             definition.UploadTotal,

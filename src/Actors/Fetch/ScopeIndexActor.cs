@@ -45,7 +45,7 @@ public sealed class ScopeIndexActor : PersistentActor
         Recover<IEvent>(Apply);
         Command<ReserveId>(OnReserve);
         Command<CancelReservation>(cancel => EnqueueIfActive(cancel.Id, cancel.Incarnation, new ScopeReservationCancelled(cancel.Id, cancel.Incarnation)));
-        Command<MarkIdSettled>(settled => EnqueueIfActive(settled.Id, settled.Incarnation, new ScopeIdSettled(settled.Id, settled.Incarnation, settled.StoredBytes, _environment.TimeProvider.GetUtcNow())));
+        Command<MarkIdSettled>(OnSettled);
         Command<MarkIdReleased>(OnReleased);
         Command<ResolveId>(resolve => Sender.Tell(new IdResolved(resolve.Id, Resolve(resolve.Id)), Self));
         Command<GetActiveIds>(_ => Sender.Tell(new ActiveIds([.. _activeOrder.Values]), Self));
@@ -109,6 +109,21 @@ public sealed class ScopeIndexActor : PersistentActor
         if (_active.TryGetValue(id, out var active) && active.Incarnation == incarnation)
         {
             Enqueue(@event, static () => { });
+        }
+    }
+
+    /// <summary>Frees the id, then acknowledges; idempotent, so a registration can resend until it hears back.</summary>
+    private void OnSettled(MarkIdSettled settled)
+    {
+        var replyTo = Sender;
+        var ack = new IdSettledAck(settled.Id, settled.Incarnation);
+        if (_active.TryGetValue(settled.Id, out var active) && active.Incarnation == settled.Incarnation)
+        {
+            Enqueue(new ScopeIdSettled(settled.Id, settled.Incarnation, settled.StoredBytes, _environment.TimeProvider.GetUtcNow()), () => replyTo.Tell(ack, Self));
+        }
+        else
+        {
+            replyTo.Tell(ack, Self);
         }
     }
 

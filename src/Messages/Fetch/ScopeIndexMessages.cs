@@ -37,6 +37,9 @@ public sealed record ActiveIds(IReadOnlyList<string> Ids);
 /// <summary>A registration settled: its id is free again, its stored bytes still count against the quota.</summary>
 public sealed record MarkIdSettled(string EntityId, string Id, string Incarnation, long StoredBytes) : ICommand, IEntityMessage;
 
+/// <summary>The index has durably freed the id of a settled registration (answer to <see cref="MarkIdSettled"/>).</summary>
+public sealed record IdSettledAck(string Id, string Incarnation);
+
 /// <summary>A registration's records were released: its bytes no longer count, its id names nothing.</summary>
 public sealed record MarkIdReleased(string EntityId, string Id, string Incarnation) : ICommand, IEntityMessage;
 
