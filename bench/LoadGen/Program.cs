@@ -1,0 +1,136 @@
+// The bench/run.sh driver for BgFetchCluster: creates registrations through the HTTP API (API.md) and
+// waits until they settle, then prints one line "RESULT wall=<s> bytes=<n> registrations=<n>".
+//
+//   single <node> <urls-file>                  one registration holding every URL; waits for its terminal event (SSE)
+//   many   <node> <urls-file> [concurrency]    one registration per URL from <concurrency> keep-alive clients
+//                                              (default 16); waits until getIds() is empty
+//
+// Wall time runs from the first POST to the moment settlement is seen. The check that every registration
+// succeeded with the right byte count comes after the clock stops. Exit code 1 when anything failed.
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+
+if (args.Length < 3 || args[0] is not ("single" or "many"))
+{
+    Console.Error.WriteLine("usage: LoadGen single|many <node-url> <urls-file> [concurrency]");
+    return 2;
+}
+
+var node = new Uri(args[1]);
+var urls = File.ReadAllLines(args[2]).Where(static l => l.Length > 0).ToArray();
+var concurrency = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 16;
+using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency + 2, UseCookies = false })
+{
+    BaseAddress = node,
+    Timeout = TimeSpan.FromMinutes(30),
+};
+
+return args[0] == "single" ? await SingleAsync() : await ManyAsync();
+
+async Task<int> SingleAsync()
+{
+    var id = "bench-" + Guid.NewGuid().ToString("N")[..8];
+    var body = new JsonObject { ["id"] = id, ["requests"] = new JsonArray([.. urls.Select(u => (JsonNode)u)]) };
+    var clock = Stopwatch.StartNew();
+    using (var created = await http.PostAsJsonAsync("/v1/registrations", body))
+    {
+        if (created.StatusCode != HttpStatusCode.Created)
+        {
+            Console.Error.WriteLine($"create: {(int)created.StatusCode} {await created.Content.ReadAsStringAsync()}");
+            return 1;
+        }
+    }
+
+    // A subscriber that connects after settlement gets the terminal event at once (API.md, Events).
+    using var events = await http.GetAsync($"/v1/registrations/{id}/events", HttpCompletionOption.ResponseHeadersRead);
+    using var reader = new StreamReader(await events.Content.ReadAsStreamAsync());
+    string? type = null;
+    string? data = null;
+    while (await reader.ReadLineAsync() is { } line)
+    {
+        if (line.StartsWith("event:", StringComparison.Ordinal))
+        {
+            type = line[6..].Trim();
+        }
+        else if (line.StartsWith("data:", StringComparison.Ordinal))
+        {
+            data = line[5..].Trim();
+        }
+        else if (line.Length == 0 && type is not null && type.StartsWith("backgroundfetch", StringComparison.Ordinal))
+        {
+            break;
+        }
+    }
+
+    var wall = clock.Elapsed.TotalSeconds;
+    var view = data is null ? null : JsonNode.Parse(data);
+    var downloaded = view?["downloaded"]?.GetValue<long>() ?? 0;
+    Console.WriteLine(FormattableString.Invariant($"RESULT wall={wall:F3} bytes={downloaded} registrations=1"));
+    if (type != "backgroundfetchsuccess")
+    {
+        Console.Error.WriteLine($"terminal event {type ?? "(none)"}: {data}");
+        return 1;
+    }
+
+    return 0;
+}
+
+async Task<int> ManyAsync()
+{
+    var failures = 0;
+    var clock = Stopwatch.StartNew();
+    await Parallel.ForEachAsync(
+        Enumerable.Range(0, urls.Length),
+        new ParallelOptions { MaxDegreeOfParallelism = concurrency },
+        async (i, cancellationToken) =>
+        {
+            var body = new JsonObject { ["id"] = "r" + i.ToString(CultureInfo.InvariantCulture), ["requests"] = new JsonArray(urls[i]) };
+            using var created = await http.PostAsJsonAsync("/v1/registrations", body, cancellationToken);
+            if (created.StatusCode != HttpStatusCode.Created)
+            {
+                if (Interlocked.Increment(ref failures) <= 3)
+                {
+                    Console.Error.WriteLine($"create r{i}: {(int)created.StatusCode} {await created.Content.ReadAsStringAsync(cancellationToken)}");
+                }
+            }
+        });
+    var createdAt = clock.Elapsed.TotalSeconds;
+
+    // getIds() lists only unsettled registrations, and settlement is visible only once the id is free.
+    while (true)
+    {
+        var ids = await http.GetFromJsonAsync<JsonObject>("/v1/registrations");
+        if (ids!["ids"]!.AsArray().Count == 0)
+        {
+            break;
+        }
+
+        await Task.Delay(10);
+    }
+
+    var wall = clock.Elapsed.TotalSeconds;
+
+    // Outside the clock: every tenth registration must have succeeded with its bytes.
+    long bytes = 0;
+    var checkedCount = 0;
+    await Parallel.ForEachAsync(
+        Enumerable.Range(0, urls.Length).Where(static i => i % 10 == 0),
+        new ParallelOptions { MaxDegreeOfParallelism = concurrency },
+        async (i, cancellationToken) =>
+        {
+            var view = await http.GetFromJsonAsync<JsonObject>($"/v1/registrations/r{i}", cancellationToken);
+            Interlocked.Increment(ref checkedCount);
+            Interlocked.Add(ref bytes, view!["downloaded"]!.GetValue<long>());
+            if (view["result"]!.GetValue<string>() != "success" && Interlocked.Increment(ref failures) <= 3)
+            {
+                Console.Error.WriteLine($"r{i}: {view.ToJsonString()}");
+            }
+        });
+
+    Console.Error.WriteLine(FormattableString.Invariant($"created {urls.Length} in {createdAt:F3} s, all settled at {wall:F3} s, checked {checkedCount}"));
+    Console.WriteLine(FormattableString.Invariant($"RESULT wall={wall:F3} bytes={bytes * urls.Length / Math.Max(1, checkedCount)} registrations={urls.Length}"));
+    return failures == 0 ? 0 : 1;
+}
