@@ -149,14 +149,26 @@ run_node() {
     "--BgFetch:Storage:DataDirectory=${data}" "--Logging:LogLevel:Default=Warning" >"${work}/node.log" 2>&1 &
   node_pid=$!
   until curl -sf -o /dev/null "http://127.0.0.1:${port}/ready"; do sleep 0.1; done
+  local ticks0
+  ticks0="$(awk '{ print $14 + $15 }' "/proc/${node_pid}/stat")"
   mode=single; [[ "${w}" == W4 ]] && mode=many
+  # BENCH_PERF=1: sample the node with perf while the workload runs (DOTNET_PerfMapEnabled=1 names JIT frames).
+  local perf_pid=""
+  if [[ "${BENCH_PERF:-0}" == 1 ]]; then
+    perf record -F 1999 -g -p "${node_pid}" -o "bench/results/perf-${stamp}-${w}.data" 2>/dev/null &
+    perf_pid=$!
+  fi
   if ! out="$(dotnet "${loadgen_dll}" "${mode}" "http://127.0.0.1:${port}" "${work}/${w}.urls" 16)"; then
     echo "run.sh: node ${w} failed: ${out}" >&2; tail -20 "${work}/node.log" >&2
     kill "${node_pid}" 2>/dev/null || true; exit 1
   fi
+  [[ -n "${perf_pid}" ]] && { kill -INT "${perf_pid}"; wait "${perf_pid}" || true; }
   local rss
   rss="$(awk '/VmHWM/ { print $2 }' "/proc/${node_pid}/status")"
+  # CPU seconds (user + system) the node used during the workload (after start-up): printed for profiling, not in the table.
+  echo "run.sh: node ${w} CPU $(awk -v hz="$(getconf CLK_TCK)" -v t0="${ticks0}" '{ printf "%.2f s during the workload (%.2f s at start-up)", ($14 + $15 - t0) / hz, t0 / hz }' "/proc/${node_pid}/stat")" >&2
   kill "${node_pid}"; wait "${node_pid}" 2>/dev/null || true; node_pid=""
+  cp "${work}/node.log" "bench/results/node-${stamp}-${w}.log"
   rm -rf "${data}"
   # RESULT wall=<s> bytes=<n> registrations=<n>
   local wall bytes

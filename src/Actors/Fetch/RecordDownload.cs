@@ -14,7 +14,7 @@ namespace BgFetchCluster.Actors.Fetch;
 /// </summary>
 internal static partial class RecordDownload
 {
-    private const int BufferSize = 64 * 1024;
+    private const int BufferSize = 256 * 1024;
     private const long ProgressEveryBytes = 256 * 1024;
     private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromMinutes(1);
 
