@@ -102,7 +102,17 @@ public sealed partial class RegistrationActor
             return;
         }
 
-        Persist(new RecordSettled(outcome.Index, outcome.State, outcome.Size, outcome.Sha256, outcome.Error), e =>
+        var settled = new RecordSettled(outcome.Index, outcome.State, outcome.Size, outcome.Sha256, outcome.Error);
+        if (_state.OnlyOpenRecordIs(outcome.Index))
+        {
+            // The last record: its settlement and the registration's go out as one write, one round trip instead
+            // of two. Its waiters hear of it with the others', once the settlement is visible.
+            var (result, reason) = _state.Outcome(outcome.Index, outcome.State);
+            Settle(result, reason, RecordState.Aborted, null, null, settled);
+            return;
+        }
+
+        Persist(settled, e =>
         {
             _state.Apply(e);
             NotifyWaiters(e.Index);
@@ -147,15 +157,17 @@ public sealed partial class RegistrationActor
     }
 
     /// <summary>
-    /// Settles now: every unsettled record gets <paramref name="unsettledState"/>, their downloads are
-    /// cancelled at once (before the events are durable), then the registration settles.
+    /// Settles now: every unsettled record gets <paramref name="unsettledState"/> (except <paramref name="lastRecord"/>,
+    /// whose own settlement goes first in the same write), their downloads are cancelled at once (before the
+    /// events are durable), then the registration settles.
     /// </summary>
     private void Settle(
         BackgroundFetchResult result,
         BackgroundFetchFailureReason reason,
         RecordState unsettledState,
         IActorRef? replyTo,
-        object? reply)
+        object? reply,
+        RecordSettled? lastRecord = null)
     {
         if (_settling)
         {
@@ -170,10 +182,15 @@ public sealed partial class RegistrationActor
 
         _recordActors.Clear();
         var events = new List<IEvent>();
+        if (lastRecord is not null)
+        {
+            events.Add(lastRecord);
+        }
+
         for (var i = 0; i < _state.Records.Length; i++)
         {
             var record = _state.Records[i];
-            if (!record.State.IsSettled())
+            if (!record.State.IsSettled() && i != lastRecord?.Index)
             {
                 events.Add(new RecordSettled(i, unsettledState, record.StoredBytes, null, null));
             }

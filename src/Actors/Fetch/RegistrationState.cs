@@ -125,17 +125,36 @@ internal sealed class RegistrationState
     /// The natural settlement once every record has settled: success when all succeeded, otherwise the
     /// reason of the lowest failing index (Background Fetch, "complete a record").
     /// </summary>
-    public (BackgroundFetchResult Result, BackgroundFetchFailureReason Reason) Outcome()
+    /// <remarks>
+    /// With <paramref name="index"/> the outcome is computed as if that record had already settled as
+    /// <paramref name="state"/>: the last record's settlement and the registration's are then written together.
+    /// </remarks>
+    public (BackgroundFetchResult Result, BackgroundFetchFailureReason Reason) Outcome(int index = -1, RecordState state = RecordState.Success)
     {
-        foreach (var record in Records)
+        for (var i = 0; i < Records.Length; i++)
         {
-            if (record.State != RecordState.Success)
+            var recordState = i == index ? state : Records[i].State;
+            if (recordState != RecordState.Success)
             {
-                return (BackgroundFetchResult.Failure, record.State.ToFailureReason());
+                return (BackgroundFetchResult.Failure, recordState.ToFailureReason());
             }
         }
 
         return (BackgroundFetchResult.Success, BackgroundFetchFailureReason.None);
+    }
+
+    /// <summary>Whether every record except <paramref name="index"/> has settled.</summary>
+    public bool OnlyOpenRecordIs(int index)
+    {
+        for (var i = 0; i < Records.Length; i++)
+        {
+            if (i != index && !Records[i].State.IsSettled())
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>
