@@ -43,18 +43,36 @@ public sealed partial class RegistrationActor
             return;
         }
 
+        // Not journaled on its own: the response (and a restart) only has to be durable before the record's first
+        // checkpoint or its settlement, which carry it along (see TakeUnjournaled). A crash before either restarts
+        // the record from byte 0, where the response is fetched again anyway. This saves a round trip per record.
         IEvent[] events = started.Restarted
             ? [new RecordRestarted(started.Index), started.Response]
             : [started.Response];
-        PersistAll(events, e =>
+        if (!_unjournaled.TryGetValue(started.Index, out var pending))
+        {
+            _unjournaled[started.Index] = pending = [];
+        }
+
+        foreach (var e in events)
         {
             _state.Apply(e);
-            if (e is RecordResponseReceived)
-            {
-                _state.Records[started.Index].Uploaded = started.Uploaded;
-                PublishThrottled();
-            }
-        });
+            pending.Add(e);
+        }
+
+        _state.Records[started.Index].Uploaded = started.Uploaded;
+        PublishThrottled();
+    }
+
+    /// <summary>
+    /// The record's response events that are applied but not yet journaled, followed by <paramref name="next"/>:
+    /// they go out in one atomic write, in this order. Handlers must apply only <paramref name="next"/>.
+    /// </summary>
+    private List<IEvent> TakeUnjournaled(int index, IEvent next)
+    {
+        var events = _unjournaled.Remove(index, out var pending) ? pending : [];
+        events.Add(next);
+        return events;
     }
 
     private void OnBytes(RecordBytes bytes)
@@ -78,8 +96,13 @@ public sealed partial class RegistrationActor
             return;
         }
 
-        Persist(new RecordCheckpointed(checkpoint.Index, checkpoint.StoredBytes, checkpoint.Uploaded), e =>
+        PersistAll(TakeUnjournaled(checkpoint.Index, new RecordCheckpointed(checkpoint.Index, checkpoint.StoredBytes, checkpoint.Uploaded)), e =>
         {
+            if (e is not RecordCheckpointed)
+            {
+                return;
+            }
+
             _state.Apply(e);
             if (!EnforceLimits())
             {
@@ -112,10 +135,15 @@ public sealed partial class RegistrationActor
             return;
         }
 
-        Persist(settled, e =>
+        PersistAll(TakeUnjournaled(outcome.Index, settled), e =>
         {
+            if (e is not RecordSettled recordSettled)
+            {
+                return;
+            }
+
             _state.Apply(e);
-            NotifyWaiters(e.Index);
+            NotifyWaiters(recordSettled.Index);
             if (_state.AllRecordsSettled)
             {
                 SettleNaturally();
@@ -184,7 +212,7 @@ public sealed partial class RegistrationActor
         var events = new List<IEvent>();
         if (lastRecord is not null)
         {
-            events.Add(lastRecord);
+            events.AddRange(TakeUnjournaled(lastRecord.Index, lastRecord));
         }
 
         for (var i = 0; i < _state.Records.Length; i++)
@@ -192,13 +220,19 @@ public sealed partial class RegistrationActor
             var record = _state.Records[i];
             if (!record.State.IsSettled() && i != lastRecord?.Index)
             {
-                events.Add(new RecordSettled(i, unsettledState, record.StoredBytes, null, null));
+                events.AddRange(TakeUnjournaled(i, new RecordSettled(i, unsettledState, record.StoredBytes, null, null)));
             }
         }
 
         events.Add(new RegistrationSettled(result, reason, _environment.TimeProvider.GetUtcNow()));
         PersistAll(events, e =>
         {
+            if (e is RecordResponseReceived or RecordRestarted)
+            {
+                // Applied when the response arrived.
+                return;
+            }
+
             _state.Apply(e);
             if (e is not RegistrationSettled)
             {

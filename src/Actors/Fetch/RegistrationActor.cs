@@ -23,6 +23,9 @@ public sealed partial class RegistrationActor : PersistentActor
     private readonly RegistrationState _state = new();
     private readonly Dictionary<int, List<IActorRef>> _recordWaiters = [];
     private readonly Dictionary<int, IActorRef> _recordActors = [];
+
+    /// <summary>Response events applied to the state but not yet journaled, per record (see <c>OnResponseStarted</c>).</summary>
+    private readonly Dictionary<int, List<IEvent>> _unjournaled = [];
     private long _lastPublished;
     private bool _settling;
     private bool _settlementVisible;
