@@ -101,6 +101,13 @@ public abstract partial class PersistentActor : ActorBase
         _pendingWrites.Add(new PendingWrite(write, [.. list.Cast<object>()], e => handler((TEvent)e), Cell.SenderOrNull, stashCommands));
     }
 
+    /// <summary>
+    /// Hands the writes persisted so far in this turn to the journal now instead of at the end of the turn.
+    /// The journal keeps call order across actors, so a write that anyone makes after hearing from this actor
+    /// later in the turn is stored in the same transaction or a later one: never durable before these.
+    /// </summary>
+    protected void HandPersistedToJournal() => FlushWrites();
+
     /// <summary>Stores a snapshot of the state at <see cref="LastSequenceNr"/>; the outcome arrives as a message.</summary>
     protected void SaveSnapshot(object snapshot)
     {

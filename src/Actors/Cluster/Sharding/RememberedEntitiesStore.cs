@@ -43,6 +43,7 @@ internal sealed class RememberedEntitiesStore : PersistentActor
     private void OnUpdate(UpdateRememberedEntities update)
     {
         var remaining = update.Events.Count;
+        var before = LastSequenceNr;
         PersistAll(update.Events, @event =>
         {
             Apply(@event);
@@ -60,6 +61,14 @@ internal sealed class RememberedEntitiesStore : PersistentActor
 
             Sender.Tell(new RememberedEntitiesUpdated(update), Self);
         });
+
+        // The write is in the journal's queue: whatever a started entity writes from now on is stored with it or
+        // after it, so the shard may start the entities at once instead of waiting a round trip for durability.
+        if (LastSequenceNr != before)
+        {
+            HandPersistedToJournal();
+            Sender.Tell(new RememberedEntitiesQueued(update), Self);
+        }
     }
 
     private void Apply(object @event)
@@ -87,6 +96,9 @@ internal sealed record RememberedEntities(IReadOnlyList<string> EntityIds);
 
 /// <summary>Journal these changes atomically, in order; each is an <see cref="EntityStarted"/> or <see cref="EntityStopped"/>.</summary>
 internal sealed record UpdateRememberedEntities(IReadOnlyList<object> Events);
+
+/// <summary>The update is in the journal's queue, ahead of anything written after this message is received.</summary>
+internal sealed record RememberedEntitiesQueued(UpdateRememberedEntities Update);
 
 /// <summary>The update is durable.</summary>
 internal sealed record RememberedEntitiesUpdated(UpdateRememberedEntities Update);

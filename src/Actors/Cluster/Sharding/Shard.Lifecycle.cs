@@ -6,7 +6,7 @@ namespace BgFetchCluster.Actors.Cluster.Sharding;
 /// <summary>The entity lifecycle: one state per entity id, changed only through <see cref="Transition"/>.</summary>
 /// <remarks>
 /// <code>
-///            first message                 EntityStarted durable
+///            first message                 EntityStarted queued
 ///   (none) ───────────────▶ Starting ─────────────────────────────▶ Active ◀──────────────┐
 ///     │  ▲                  (buffers)      (at once when not        │  │  │               │ backoff elapsed
 ///     │  │                     ▲            remembering)            │  │  │ stopped       │ or a message
@@ -20,7 +20,8 @@ namespace BgFetchCluster.Actors.Cluster.Sharding;
 ///       remembered on recovery (already durable)
 /// </code>
 /// Starting, Passivating and Stopped hold the entity's new messages and deliver them, in order, to the
-/// next incarnation. An entity actor exists exactly in Active and Passivating.
+/// next incarnation. An entity actor exists exactly in Active and Passivating. "EntityStarted queued": the
+/// write is in the journal's queue (not yet durable), which orders it before anything the entity persists.
 /// </remarks>
 internal sealed partial class Shard
 {
@@ -30,7 +31,7 @@ internal sealed partial class Shard
         /// <summary>Not tracked by the shard (the entry is removed).</summary>
         None,
 
-        /// <summary>EntityStarted is being journaled; messages are buffered.</summary>
+        /// <summary>EntityStarted is not yet queued in the journal (a write is in flight); messages are buffered.</summary>
         Starting,
 
         /// <summary>The entity runs and receives its messages directly.</summary>
@@ -89,7 +90,7 @@ internal sealed partial class Shard
         AssertInvariants(entityId, entry);
     }
 
-    /// <summary>(none) or Stopped to Starting; Active as soon as the start is durable (at once when not remembering).</summary>
+    /// <summary>(none) or Stopped to Starting; Active as soon as the start is queued in the journal (at once when not remembering).</summary>
     private void BeginStart(string entityId, EntityEntry entry)
     {
         Transition(entityId, entry, EntityState.Starting);
@@ -117,6 +118,7 @@ internal sealed partial class Shard
         }
     }
 
+    /// <summary>The entity's EntityStarted is queued in the journal (or durable): it may run.</summary>
     private void OnStartDurable(string entityId)
     {
         if (_entities.TryGetValue(entityId, out var entry) && entry.State == EntityState.Starting)

@@ -49,6 +49,28 @@ internal sealed partial class Shard
         _store!.Tell(_inFlight, Self);
     }
 
+    /// <summary>
+    /// Starts the entities of an update as soon as its write is queued in the journal: the journal stores writes
+    /// in the order they were queued, one transaction per batch, so nothing a new entity persists can become
+    /// durable before its <see cref="EntityStarted"/>, and the entity's recovery overlaps the write. (If that
+    /// write fails the store stops and the shard restarts with its entities, as for any failed update.)
+    /// </summary>
+    private void OnRememberedEntitiesQueued(RememberedEntitiesQueued queued)
+    {
+        if (!ReferenceEquals(queued.Update, _inFlight))
+        {
+            return;
+        }
+
+        foreach (var change in queued.Update.Events)
+        {
+            if (change is EntityStarted started)
+            {
+                OnStartDurable(started.EntityId);
+            }
+        }
+    }
+
     private void OnRememberedEntitiesUpdated(RememberedEntitiesUpdated updated)
     {
         if (!ReferenceEquals(updated.Update, _inFlight))

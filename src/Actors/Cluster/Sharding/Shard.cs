@@ -71,6 +71,7 @@ internal sealed partial class Shard : ActorBase
         Receive<Terminated>(OnStoreTerminated, t => ReferenceEquals(t.ActorRef, _store));
         Receive<Terminated>(OnEntityTerminated);
         Receive<RestartEntity>(OnRestartEntity);
+        Receive<RememberedEntitiesQueued>(OnRememberedEntitiesQueued);
         Receive<RememberedEntitiesUpdated>(OnRememberedEntitiesUpdated);
         Receive<GetShardStats>(_ => Sender.Tell(new ShardStats(_shardId, _entities.Count), Self));
     }
