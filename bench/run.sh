@@ -6,7 +6,8 @@
 #   bash bench/run.sh                 full: W1 1,000 x 256 KiB, W2 20 x 50 MiB, W3 1 x 1 GiB, W4 10,000 x 1 KiB; 5 runs
 #   BENCH_QUICK=1 bash bench/run.sh   the same workloads, smaller, 3 runs (a few minutes; a smoke test)
 #
-# Other knobs: BENCH_RUNS (runs per tool), BENCH_ONLY="W1 W3" (workloads), BENCH_TOOLS="node curl".
+# Other knobs: BENCH_RUNS (runs per tool), BENCH_ONLY="W1 W3" (workloads), BENCH_TOOLS="node curl",
+# BENCH_NODE_DLL (another build of the node, for A/B experiments), BENCH_PERF=1 (perf record of the node).
 # Output: the tables on stdout and in bench/results/run-<UTC time>.md (also latest-run.md), raw
 # figures in bench/results/run-<UTC time>.tsv, the chart in bench/throughput.png.
 #
@@ -43,7 +44,7 @@ nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
 echo "run.sh: building Release" >&2
 dotnet build src/Node/BgFetchCluster.Node.csproj -c Release -nologo -v q >/dev/null
 dotnet build bench/LoadGen/BgFetchCluster.LoadGen.csproj -c Release -nologo -v q >/dev/null
-node_dll="${repo}/src/Node/bin/Release/net10.0/BgFetchCluster.Node.dll"
+node_dll="${BENCH_NODE_DLL:-${repo}/src/Node/bin/Release/net10.0/BgFetchCluster.Node.dll}"
 loadgen_dll="${repo}/bench/LoadGen/bin/Release/net10.0/BgFetchCluster.LoadGen.dll"
 
 work="$(mktemp -d "${BENCH_TMP:-/var/tmp}/bgfetch-bench.XXXXXX")"

@@ -25,7 +25,7 @@ public sealed record FetchOptions
     public int MaxConcurrentRecords { get; init; } = 64;
 
     /// <summary>A durable checkpoint (fsync plus journal event) is written after this many new bytes.</summary>
-    public long CheckpointBytes { get; init; } = 8L * 1024 * 1024;
+    public long CheckpointBytes { get; init; } = 64L * 1024 * 1024;
 
     /// <summary>...or after this long, whichever comes first.</summary>
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(2);
