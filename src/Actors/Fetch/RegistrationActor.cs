@@ -26,6 +26,9 @@ public sealed partial class RegistrationActor : PersistentActor
 
     /// <summary>Response events applied to the state but not yet journaled, per record (see <c>OnResponseStarted</c>).</summary>
     private readonly Dictionary<int, List<IEvent>> _unjournaled = [];
+
+    /// <summary>Record outcomes waiting for the next group commit (see <c>OnOutcome</c>), by record index.</summary>
+    private readonly Dictionary<int, RecordSettled> _bufferedOutcomes = [];
     private long _lastPublished;
     private bool _settling;
     private bool _settlementVisible;
@@ -48,6 +51,7 @@ public sealed partial class RegistrationActor : PersistentActor
         Command<RecordBytes>(OnBytes);
         Command<RecordCheckpoint>(OnCheckpoint);
         Command<RecordOutcome>(OnOutcome);
+        Command<FlushOutcomes>(_ => OnFlushOutcomes());
         Command<PublishTick>(_ =>
         {
             // Never after settlement: the settling turn published the final state itself.
@@ -250,6 +254,12 @@ public sealed partial class RegistrationActor : PersistentActor
     private sealed class PublishTick : INotInfluenceReceiveTimeout
     {
         public static PublishTick Instance { get; } = new();
+    }
+
+    /// <summary>The buffered record outcomes are due to be journaled.</summary>
+    private sealed class FlushOutcomes
+    {
+        public static FlushOutcomes Instance { get; } = new();
     }
 
     /// <summary>The settlement announcement to the scope index is due again.</summary>

@@ -126,14 +126,14 @@ internal sealed class RegistrationState
     /// reason of the lowest failing index (Background Fetch, "complete a record").
     /// </summary>
     /// <remarks>
-    /// With <paramref name="index"/> the outcome is computed as if that record had already settled as
-    /// <paramref name="state"/>: the last record's settlement and the registration's are then written together.
+    /// With <paramref name="settling"/> the outcome is computed as if those records had already settled with
+    /// those states: the last records' settlements and the registration's are then written together.
     /// </remarks>
-    public (BackgroundFetchResult Result, BackgroundFetchFailureReason Reason) Outcome(int index = -1, RecordState state = RecordState.Success)
+    public (BackgroundFetchResult Result, BackgroundFetchFailureReason Reason) Outcome(IReadOnlyDictionary<int, RecordSettled>? settling = null)
     {
         for (var i = 0; i < Records.Length; i++)
         {
-            var recordState = i == index ? state : Records[i].State;
+            var recordState = settling is not null && settling.TryGetValue(i, out var settled) ? settled.State : Records[i].State;
             if (recordState != RecordState.Success)
             {
                 return (BackgroundFetchResult.Failure, recordState.ToFailureReason());
@@ -143,12 +143,12 @@ internal sealed class RegistrationState
         return (BackgroundFetchResult.Success, BackgroundFetchFailureReason.None);
     }
 
-    /// <summary>Whether every record except <paramref name="index"/> has settled.</summary>
-    public bool OnlyOpenRecordIs(int index)
+    /// <summary>Whether every record outside <paramref name="settling"/> has settled.</summary>
+    public bool AllSettledBesides(IReadOnlyDictionary<int, RecordSettled> settling)
     {
         for (var i = 0; i < Records.Length; i++)
         {
-            if (i != index && !Records[i].State.IsSettled())
+            if (!Records[i].State.IsSettled() && !settling.ContainsKey(i))
             {
                 return false;
             }
