@@ -12,6 +12,12 @@ namespace BgFetchCluster.Actors.Fetch.Storage;
 /// </remarks>
 internal sealed class DiskResponseBodyWriter : IResponseBodyWriter
 {
+    /// <summary>Chunks at least this large are hashed on another thread while they are written.</summary>
+    private const int ParallelHashBytes = 64 * 1024;
+
+    /// <summary>Writers open in this process (all stores): parallel hashing only pays while cores are idle.</summary>
+    private static int _openWriterCount;
+
     private readonly FileStream _file;
     private readonly IncrementalHash _hash;
     private readonly string _registrationKey;
@@ -30,6 +36,7 @@ internal sealed class DiskResponseBodyWriter : IResponseBodyWriter
         _release = release;
         Length = length;
         _writebackFrom = length;
+        Interlocked.Increment(ref _openWriterCount);
     }
 
     private enum WriterState
@@ -118,20 +125,16 @@ internal sealed class DiskResponseBodyWriter : IResponseBodyWriter
         // Pessimistic until the bytes are in the file buffer and the hash: a failure in between leaves the two out of
         // step.
         _state = WriterState.Faulted;
-        try
+        // With as many bodies being written as there are cores, the cores are busy anyway and the hop only costs.
+        if (data.Length < ParallelHashBytes || Volatile.Read(ref _openWriterCount) >= Environment.ProcessorCount)
         {
-            // Synchronous on purpose: a regular file's write only copies into the page cache (Writeback keeps the
-            // dirty pages few), while FileStream.WriteAsync on Linux queues that same synchronous write to the thread
-            // pool, costing two thread hops per chunk for nothing.
-            _file.Write(data.Span);
-        }
-        catch (Exception e) when (DiskErrors.IsStorageError(e))
-        {
-            throw DiskErrors.Translate(e, _registrationKey, _recordIndex, "write");
+            WriteToFile(data.Span);
+            _hash.AppendData(data.Span);
+            Appended(data.Length);
+            return ValueTask.CompletedTask;
         }
 
-        Appended(data.Span);
-        return ValueTask.CompletedTask;
+        return WriteAndHashAsync(data);
     }
 
     /// <inheritdoc />
@@ -176,6 +179,7 @@ internal sealed class DiskResponseBodyWriter : IResponseBodyWriter
         }
         finally
         {
+            Interlocked.Decrement(ref _openWriterCount);
             _hash.Dispose();
             _release();
         }
@@ -217,10 +221,46 @@ internal sealed class DiskResponseBodyWriter : IResponseBodyWriter
             recordIndex,
             $"Cannot resume record {recordIndex} of registration '{registrationKey}' at byte {offset}: only {stored} bytes are stored.");
 
-    private void Appended(ReadOnlySpan<byte> data)
+    /// <summary>
+    /// A large chunk: SHA-256 runs on another thread while this one copies the chunk into the page cache (both only
+    /// read it), so hashing no longer adds to the time per chunk when a core is free. Completes only when both are
+    /// done: the caller reuses the buffer afterwards.
+    /// </summary>
+    private async ValueTask WriteAndHashAsync(ReadOnlyMemory<byte> data)
     {
-        _hash.AppendData(data);
-        Length += data.Length;
+        var hashing = Task.Run(() => _hash.AppendData(data.Span));
+        try
+        {
+            WriteToFile(data.Span);
+        }
+        finally
+        {
+            await hashing.ConfigureAwait(false);
+        }
+
+        Appended(data.Length);
+    }
+
+    /// <summary>
+    /// Synchronous on purpose: a regular file's write only copies into the page cache (Writeback keeps the dirty
+    /// pages few), while FileStream.WriteAsync on Linux queues that same synchronous write to the thread pool,
+    /// costing two thread hops per chunk for nothing.
+    /// </summary>
+    private void WriteToFile(ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            _file.Write(data);
+        }
+        catch (Exception e) when (DiskErrors.IsStorageError(e))
+        {
+            throw DiskErrors.Translate(e, _registrationKey, _recordIndex, "write");
+        }
+    }
+
+    private void Appended(int count)
+    {
+        Length += count;
         if (Length - _writebackFrom >= Writeback.Granularity)
         {
             StartWriteback();
