@@ -218,5 +218,5 @@ mode="full"; [[ "${quick}" == 1 ]] && mode="quick (BENCH_QUICK=1)"
 python3 bench/report.py "${results}" "${work}/workloads.tsv" "${mode}, ${runs} runs per tool, ${stamp}" "${machine}" "${work}/chart.dat" \
   | tee "bench/results/run-${stamp}.md"
 cp "bench/results/run-${stamp}.md" bench/results/latest-run.md
-gnuplot -e "datafile='${work}/chart.dat'; outfile='bench/throughput.png'; subtitle='${mode}, ${stamp}'" bench/throughput.gp
+gnuplot -e "datafile='${work}/chart.dat'; outfile='bench/throughput.png'; subtitle='${mode}, ${runs} runs per tool, ${stamp}'" bench/throughput.gp
 echo "run.sh: wrote bench/results/run-${stamp}.md and bench/throughput.png" >&2

@@ -9,10 +9,10 @@ set style histogram clustered gap 1
 set style fill solid 0.85 border -1
 set boxwidth 0.9
 set logscale y
-set yrange [0.1:*]
+set yrange [0.1:20000]
 set ylabel "MB/s (10^6 bytes per second, log scale)"
 set grid ytics
-set key top left
+set key top center horizontal
 set xtics font ",9"
 plot datafile using 2:xtic(1) title "BgFetchCluster" linecolor rgb "#1f77b4", \
      '' using 3 title "aria2c -j 16" linecolor rgb "#ff7f0e", \
