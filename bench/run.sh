@@ -9,7 +9,8 @@
 # Other knobs: BENCH_RUNS (runs per tool), BENCH_ONLY="W1 W3" (workloads), BENCH_TOOLS="node curl",
 # BENCH_NODE_DLL (another build of the node, for A/B experiments), BENCH_PERF=1 (perf record of the node).
 # Output: the tables on stdout and in bench/results/run-<UTC time>.md (also latest-run.md), raw
-# figures in bench/results/run-<UTC time>.tsv, the chart in bench/throughput.png.
+# figures in bench/results/run-<UTC time>.tsv, the chart in bench/throughput.png (quick mode:
+# bench/results/throughput-quick.png).
 #
 # BgFetchCluster: one embedded node (SQLite journal, bodies on disk) started from the Release build with a
 # fresh data directory for every run; bench/LoadGen creates the registrations through the HTTP API and
@@ -218,5 +219,7 @@ mode="full"; [[ "${quick}" == 1 ]] && mode="quick (BENCH_QUICK=1)"
 python3 bench/report.py "${results}" "${work}/workloads.tsv" "${mode}, ${runs} runs per tool, ${stamp}" "${machine}" "${work}/chart.dat" \
   | tee "bench/results/run-${stamp}.md"
 cp "bench/results/run-${stamp}.md" bench/results/latest-run.md
-gnuplot -e "datafile='${work}/chart.dat'; outfile='bench/throughput.png'; subtitle='${mode}, ${runs} runs per tool, ${stamp}'" bench/throughput.gp
-echo "run.sh: wrote bench/results/run-${stamp}.md and bench/throughput.png" >&2
+# The committed chart (bench/README.md) comes from full runs; a quick run draws into bench/results.
+chart="bench/throughput.png"; [[ "${quick}" == 1 ]] && chart="bench/results/throughput-quick.png"
+gnuplot -e "datafile='${work}/chart.dat'; outfile='${chart}'; subtitle='${mode}, ${runs} runs per tool, ${stamp}'" bench/throughput.gp
+echo "run.sh: wrote bench/results/run-${stamp}.md and ${chart}" >&2
