@@ -41,8 +41,8 @@ public sealed class FetchEnvironment(
     /// <summary>How long settled records stay available before they are released automatically.</summary>
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(1);
 
-    /// <summary>Records fetching at once on this node; others queue for a slot (FIFO enough to not starve small fetches).</summary>
-    public SemaphoreSlim Slots { get; } = new(fetcher.Options.MaxConcurrentRecords);
+    /// <summary>Who fetches next: the node-wide and per-origin limits, with registrations taking turns.</summary>
+    public FetchScheduler Scheduler { get; } = new(fetcher.Options);
 
     /// <summary>
     /// One writer per record at a time: a record task cancelled by a stop may still be unwinding when its
