@@ -139,7 +139,9 @@ public sealed class FetchSettings
         var networks = new List<IPNetwork>();
         foreach (var entry in entries.SelectMany(e => e.Split([',', ' ', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
         {
-            if (IPNetwork.TryParse(entry, out var network))
+            if (entry.Contains('/', StringComparison.Ordinal) && IPNetwork.TryParse(entry, out var network)
+                && IPAddress.TryParse(entry.AsSpan(0, entry.IndexOf('/', StringComparison.Ordinal)), out var written)
+                && written.Equals(network.BaseAddress))
             {
                 networks.Add(network);
             }

@@ -32,7 +32,6 @@ public static class AddressGuard
         (IPNetwork.Parse("224.0.0.0/4"), "multicast"),
         (IPNetwork.Parse("240.0.0.0/4"), "reserved and broadcast"),
         (IPNetwork.Parse("::/96"), "unspecified, loopback or IPv4-compatible"),
-        (IPNetwork.Parse("::ffff:0:0/96"), "IPv4-mapped"),
         (IPNetwork.Parse("64:ff9b::/96"), "NAT64"),
         (IPNetwork.Parse("64:ff9b:1::/48"), "local-use NAT64"),
         (IPNetwork.Parse("100::/64"), "discard-only"),
@@ -57,7 +56,12 @@ public static class AddressGuard
             return "not an IP address";
         }
 
-        // A scope id does not change what the address is; IPNetwork compares the bytes.
+        // Checked apart: IPNetwork.Contains may compare a mapped address as the IPv4 address it carries.
+        if (address.IsIPv4MappedToIPv6)
+        {
+            return "IPv4-mapped";
+        }
+
         foreach (var (network, why) in NonPublicNetworks)
         {
             if (network.Contains(address))
