@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using BgFetchCluster.Actors.Fetch.Http;
 using BgFetchCluster.Actors.Fetch.Storage;
 using BgFetchCluster.Actors.Runtime;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace BgFetchCluster.Actors.Fetch;
 
@@ -22,6 +24,9 @@ public sealed class FetchEnvironment(
 
     /// <summary>Where response bodies go.</summary>
     public IResponseStore Store { get; } = store;
+
+    /// <summary>Where record attempts and failures are logged.</summary>
+    public ILogger Log { get; init; } = NullLogger.Instance;
 
     /// <summary>The clock for retries and checkpoints.</summary>
     public TimeProvider TimeProvider { get; } = timeProvider;

@@ -75,12 +75,15 @@ internal static partial class RecordDownload
                     }
 
                     var delay = RetryDelay(options, attempt, (exception as RetryableStatusException)?.RetryAfter);
+                    LogRetrying(environment.Log, work.RegistrationKey, work.Index, attempt, Describe(exception), delay);
                     await Task.Delay(delay, environment.TimeProvider, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
                 {
                     var stored = writer?.Length ?? state.StoredBytes;
-                    return new RecordOutcome(work.Index, RecordState.FetchError, stored, null, Describe(exception));
+                    var reason = Describe(exception);
+                    LogFailed(environment.Log, work.RegistrationKey, work.Index, attempt, reason);
+                    return new RecordOutcome(work.Index, RecordState.FetchError, stored, null, reason);
                 }
             }
         }
