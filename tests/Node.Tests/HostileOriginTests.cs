@@ -77,6 +77,20 @@ public sealed class HostileOriginTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task StallAfterTheLastByte_WithoutALength_ResumeAnswered416_IsComplete()
+    {
+        // All 5000 bytes, chunked, then the response never ends: the attempt times out with the body
+        // whole; the resume at byte 5000 gets 416 with "bytes */5000", which says it was all there.
+        var (registration, record) = await FetchAsync("stall-last", Url("stall-body", "slast", "size=5000&after=5000&chunked=1"));
+
+        Assert.Equal(BackgroundFetchResult.Success, registration.Result);
+        Assert.Equal(5000, record.Response!.Size);
+        Assert.Equal(HostileOrigin.Sha256Of(5000), record.Response.Sha256);
+        Assert.Equal("bytes=5000-", _origin.Requests.Last(r => r.Path == "/stall-body/slast").Range);
+        Assert.Equal(2, _origin.AttemptsFor("slast"));
+    }
+
+    [Fact]
     public async Task DripFasterThanIdleTimeout_IsSlowButSucceeds_InOneAttempt()
     {
         // Five bytes 200 ms apart: a whole second in all, more than the 600 ms idle timeout, yet never idle that long.

@@ -158,8 +158,8 @@ public sealed class HostileOrigin : IAsyncDisposable
                 return;
 
             case "stall-body":
-                // Headers and the first bytes, then nothing, forever.
-                await ServeBodyAsync(context, size, version: 1, honourRange: true, stopAfter: Number(context, "after", 1000));
+                // Headers and the first bytes, then nothing, forever; `chunked` leaves the length unsaid.
+                await ServeBodyAsync(context, size, version: 1, honourRange: true, stopAfter: Number(context, "after", 1000), sayLength: !context.Request.Query.ContainsKey("chunked"));
                 await context.Response.Body.FlushAsync(aborted);
                 await Task.Delay(Timeout.Infinite, aborted);
                 return;
@@ -281,7 +281,7 @@ public sealed class HostileOrigin : IAsyncDisposable
     }
 
     /// <summary>The body of version <paramref name="version"/>, from a Range start if honoured; stops after <paramref name="stopAfter"/> bytes if given.</summary>
-    private static async Task ServeBodyAsync(HttpContext context, long size, int version, bool honourRange, long? stopAfter)
+    private static async Task ServeBodyAsync(HttpContext context, long size, int version, bool honourRange, long? stopAfter, bool sayLength = true)
     {
         var response = context.Response;
         response.Headers.ETag = ETag(version, size);
@@ -303,7 +303,11 @@ public sealed class HostileOrigin : IAsyncDisposable
             response.Headers.ContentRange = $"bytes {start}-{size - 1}/{size}";
         }
 
-        response.ContentLength = size - start;
+        if (sayLength)
+        {
+            response.ContentLength = size - start;
+        }
+
         var end = stopAfter is { } stop ? Math.Min(size, start + stop) : size;
         for (var offset = start; offset < end;)
         {
