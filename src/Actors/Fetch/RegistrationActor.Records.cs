@@ -34,7 +34,8 @@ public sealed partial class RegistrationActor
     }
 
     private bool IsLive(int index) =>
-        _state.Phase == RegistrationPhase.Active && !_settling && (uint)index < (uint)_state.Records.Length && !_state.Records[index].State.IsSettled();
+        _state.Phase == RegistrationPhase.Active && !_settling && (uint)index < (uint)_state.Records.Length
+        && !_state.Records[index].State.IsSettled() && !_settlingRecords.Contains(index);
 
     private void OnResponseStarted(RecordResponseStarted started)
     {
@@ -43,10 +44,12 @@ public sealed partial class RegistrationActor
             return;
         }
 
+        // Record events go out without stashing commands (Akka's PersistAsync): the records of a
+        // registration report at once and their events share the journal's round trips.
         IEvent[] events = started.Restarted
             ? [new RecordRestarted(started.Index), started.Response]
             : [started.Response];
-        PersistAll(events, e =>
+        PersistAllAsync(events, e =>
         {
             _state.Apply(e);
             if (e is RecordResponseReceived)
@@ -78,8 +81,13 @@ public sealed partial class RegistrationActor
             return;
         }
 
-        Persist(new RecordCheckpointed(checkpoint.Index, checkpoint.StoredBytes, checkpoint.Uploaded), e =>
+        PersistAllAsync([new RecordCheckpointed(checkpoint.Index, checkpoint.StoredBytes, checkpoint.Uploaded)], e =>
         {
+            if (_state.Records[e.Index].State.IsSettled())
+            {
+                return;
+            }
+
             _state.Apply(e);
             if (!EnforceLimits())
             {
@@ -102,8 +110,10 @@ public sealed partial class RegistrationActor
             return;
         }
 
-        Persist(new RecordSettled(outcome.Index, outcome.State, outcome.Size, outcome.Sha256, outcome.Error), e =>
+        _settlingRecords.Add(outcome.Index);
+        PersistAllAsync([new RecordSettled(outcome.Index, outcome.State, outcome.Size, outcome.Sha256, outcome.Error)], e =>
         {
+            _settlingRecords.Remove(e.Index);
             _state.Apply(e);
             NotifyWaiters(e.Index);
             if (_state.AllRecordsSettled)
@@ -173,7 +183,7 @@ public sealed partial class RegistrationActor
         for (var i = 0; i < _state.Records.Length; i++)
         {
             var record = _state.Records[i];
-            if (!record.State.IsSettled())
+            if (!record.State.IsSettled() && !_settlingRecords.Contains(i))
             {
                 events.Add(new RecordSettled(i, unsettledState, record.StoredBytes, null, null));
             }

@@ -23,6 +23,9 @@ public sealed partial class RegistrationActor : PersistentActor
     private readonly RegistrationState _state = new();
     private readonly Dictionary<int, List<IActorRef>> _recordWaiters = [];
     private readonly Dictionary<int, IActorRef> _recordActors = [];
+
+    /// <summary>Records whose <c>RecordSettled</c> is written but not yet durable (persisted without stashing).</summary>
+    private readonly HashSet<int> _settlingRecords = [];
     private long _lastPublished;
     private bool _settling;
     private bool _settlementVisible;
