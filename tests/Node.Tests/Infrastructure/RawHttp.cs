@@ -40,29 +40,16 @@ public static class RawHttp
         }
 
         head.Append("\r\n");
-        await stream.WriteAsync(Encoding.UTF8.GetBytes(head.ToString()), cancellationToken);
-        if (body is not null)
+        try
         {
-            if (chunked)
-            {
-                // Several chunks, so a parser that only looks at the first buffer is caught too.
-                for (var offset = 0; offset < body.Length; offset += 4096)
-                {
-                    var count = Math.Min(4096, body.Length - offset);
-                    await stream.WriteAsync(Encoding.ASCII.GetBytes(count.ToString("x", CultureInfo.InvariantCulture) + "\r\n"), cancellationToken);
-                    await stream.WriteAsync(body.AsMemory(offset, count), cancellationToken);
-                    await stream.WriteAsync("\r\n"u8.ToArray(), cancellationToken);
-                }
-
-                await stream.WriteAsync("0\r\n\r\n"u8.ToArray(), cancellationToken);
-            }
-            else
-            {
-                await stream.WriteAsync(body, cancellationToken);
-            }
+            await WriteAsync(stream, Encoding.UTF8.GetBytes(head.ToString()), body, chunked, cancellationToken);
+        }
+        catch (IOException)
+        {
+            // A server may refuse the request (and close) before it has read all of it; its answer is still there to read.
         }
 
-        // The server may answer (and close) before it has read a large body; a reset then is not an error.
+        // The server may answer and close before it has read a large body; a reset after its answer is not an error.
         using var received = new MemoryStream();
         try
         {
@@ -73,6 +60,32 @@ public static class RawHttp
         }
 
         return Parse(received.ToArray(), method);
+    }
+
+    private static async Task WriteAsync(Stream stream, byte[] head, byte[]? body, bool chunked, CancellationToken cancellationToken)
+    {
+        await stream.WriteAsync(head, cancellationToken);
+        if (body is null)
+        {
+            return;
+        }
+
+        if (!chunked)
+        {
+            await stream.WriteAsync(body, cancellationToken);
+            return;
+        }
+
+        // Several chunks, so a parser that only looks at the first buffer is caught too.
+        for (var offset = 0; offset < body.Length; offset += 4096)
+        {
+            var count = Math.Min(4096, body.Length - offset);
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(count.ToString("x", CultureInfo.InvariantCulture) + "\r\n"), cancellationToken);
+            await stream.WriteAsync(body.AsMemory(offset, count), cancellationToken);
+            await stream.WriteAsync("\r\n"u8.ToArray(), cancellationToken);
+        }
+
+        await stream.WriteAsync("0\r\n\r\n"u8.ToArray(), cancellationToken);
     }
 
     private static RawResponse Parse(byte[] bytes, string method)
