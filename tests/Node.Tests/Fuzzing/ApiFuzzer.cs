@@ -150,6 +150,12 @@ public sealed class ApiFuzzer(int seed, int maxRequestsPerRegistration)
             3 => Corrupt(Encoding.UTF8.GetBytes(PoisonedBody().ToJsonString())),
             _ => Encoding.UTF8.GetBytes(PoisonedBody().ToJsonString()),
         };
+        if (Chance(500))
+        {
+            // Over the node's 16 MiB create limit (and a relative URL without a base, should the limit ever grow).
+            body = Encoding.UTF8.GetBytes("{\"id\":\"x\",\"requests\":[\"" + new string('a', (16 * 1024 * 1024) + _random.Next(1000)) + "\"]}");
+        }
+
         return (Chance(20) ? null : body, contentType);
     }
 
