@@ -153,6 +153,23 @@ public sealed class ApiInputRegressionTests : IAsyncLifetime
         }
     }
 
+    [Theory]
+    [InlineData("zz\r\n{}\r\n0\r\n\r\n")]
+    [InlineData("5\r\n{\"id\":\"x\"}\r\n0\r\n\r\n")]
+    [InlineData("FFFFFFFFFFFFFFFFF\r\n{}\r\n0\r\n\r\n")]
+    public async Task Create_MalformedChunkedFraming_Is400Problem_NotServerError(string chunks)
+    {
+        var request = "POST /v1/registrations HTTP/1.1\r\nHost: node\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunks;
+        using var deadline = new CancellationTokenSource(Settle);
+
+        var response = await RawHttp.SendBytesAsync(_client.BaseAddress!, Encoding.ASCII.GetBytes(request), deadline.Token);
+
+        Assert.Equal(400, response.Status);
+        Assert.Equal("application/problem+json", response.MediaType);
+        Assert.Equal("TypeError", JsonDocument.Parse(response.Body).RootElement.GetProperty("name").GetString());
+        await AssertNothingStoredAsync();
+    }
+
     private async Task<HttpResponseMessage> PostJsonAsync(string json)
     {
         using var content = new StringContent(json, Encoding.UTF8, "application/json");

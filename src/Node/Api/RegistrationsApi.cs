@@ -58,6 +58,13 @@ public static class RegistrationsApi
         {
             return TooLarge();
         }
+        catch (IOException exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Kestrel refuses broken framing while the body is read: a BadHttpRequestException with its
+            // status, or (a chunk size that overflows) a plain IOException. Either way the client's fault.
+            var status = exception is BadHttpRequestException badRequest ? badRequest.StatusCode : StatusCodes.Status400BadRequest;
+            return Problems.Of(status, Problems.NameFor(status), $"The request body could not be read: {exception.Message}");
+        }
 
         if (body is null)
         {

@@ -62,6 +62,25 @@ public static class RawHttp
         return Parse(received.ToArray(), method);
     }
 
+    /// <summary>Writes <paramref name="request"/> byte for byte (malformed framing included) and reads the answer.</summary>
+    public static async Task<RawResponse> SendBytesAsync(Uri server, byte[] request, CancellationToken cancellationToken)
+    {
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(server.Host, server.Port, cancellationToken);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(request, cancellationToken);
+        using var received = new MemoryStream();
+        try
+        {
+            await stream.CopyToAsync(received, cancellationToken);
+        }
+        catch (IOException) when (received.Length > 0)
+        {
+        }
+
+        return Parse(received.ToArray(), Encoding.ASCII.GetString(request, 0, Math.Max(0, Array.IndexOf(request, (byte)' '))));
+    }
+
     private static async Task WriteAsync(Stream stream, byte[] head, byte[]? body, bool chunked, CancellationToken cancellationToken)
     {
         await stream.WriteAsync(head, cancellationToken);
