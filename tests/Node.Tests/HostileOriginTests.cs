@@ -286,6 +286,17 @@ public sealed class HostileOriginTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task HeaderValueWithLatin1Bytes_IsSentAsThoseBytes()
+    {
+        // A byte string in the Fetch standard: U+00E9 goes out as the single byte 0xE9.
+        var (registration, record) = await FetchAsync("latin1", new { url = Url("header", "l1"), headers = new Dictionary<string, string> { ["X-Probe"] = "caf\u00e9" } });
+
+        Assert.Equal(BackgroundFetchResult.Success, registration.Result);
+        using var body = await _client.GetAsync(new Uri(record.Response!.BodyUrl, UriKind.Relative));
+        Assert.Equal(new byte[] { 0x63, 0x61, 0x66, 0xE9 }, await body.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
     public async Task GzipAnyway_IsStoredAsSent_CountsAreTheEncodedBytes()
     {
         var (registration, record) = await FetchAsync("gzip", Url("gzip", "gz"));

@@ -66,6 +66,7 @@ public sealed class HostileOrigin : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.RequestHeaderEncodingSelector = static _ => System.Text.Encoding.Latin1);
         builder.Logging.ClearProviders();
         var app = builder.Build();
         var origin = new HostileOrigin(app);
@@ -254,6 +255,12 @@ public sealed class HostileOrigin : IAsyncDisposable
                 context.Response.ContentType = "application/octet-stream";
                 context.Response.ContentLength = GzipBody.Length;
                 await context.Response.Body.WriteAsync(GzipBody, aborted);
+                return;
+
+            case "header":
+                // The X-Probe request header's value, as the bytes that came on the wire (Latin-1).
+                context.Response.ContentType = "application/octet-stream";
+                await context.Response.Body.WriteAsync(System.Text.Encoding.Latin1.GetBytes(context.Request.Headers["X-Probe"].ToString()), aborted);
                 return;
 
             case "echo":

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
 
 namespace BgFetchCluster.Actors.Fetch.Http;
 
@@ -36,6 +37,9 @@ public sealed class Fetcher : IDisposable
 
             // A proxy would be the address the guard checks, not the target: never use one implicitly.
             UseProxy = false,
+
+            // Header values are byte strings in the Fetch standard: 0x80-0xFF go out as those bytes.
+            RequestHeaderEncodingSelector = static (_, _) => Encoding.Latin1,
             ConnectCallback = ConnectAsync,
         };
         _client = new HttpClient(handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
