@@ -129,8 +129,8 @@ public sealed class CreateRejectionTests(CreateRejectionTests.Node node) : IClas
         ["content type form"] = new(() => new FormUrlEncodedContent([new("id", "x")]), HttpStatusCode.UnsupportedMediaType, "TypeError"),
         ["content type missing"] = new(() => new ByteArrayContent(Encoding.UTF8.GetBytes($$$"""{"id":"x","requests":["{{{Url}}}"]}""")), HttpStatusCode.UnsupportedMediaType, "TypeError"),
         ["JSON in UTF-16"] = new(() => new StringContent($$$"""{"id":"x","requests":["{{{Url}}}"]}""", Encoding.Unicode, "application/json"), HttpStatusCode.UnsupportedMediaType, "TypeError"),
-        ["body over 16 MiB (Content-Length)"] = new(() => Json(Oversized()), HttpStatusCode.RequestEntityTooLarge, "QuotaExceededError"),
-        ["body over 16 MiB (chunked)"] = new(() => Chunked(Oversized()), HttpStatusCode.RequestEntityTooLarge, "QuotaExceededError"),
+        ["body over 16 MiB (Content-Length)"] = new(() => Json(Oversized()), HttpStatusCode.BadRequest, "TypeError"),
+        ["body over 16 MiB (chunked)"] = new(() => Chunked(Oversized()), HttpStatusCode.BadRequest, "TypeError"),
     };
 
     public static TheoryData<string> Cases => [.. Rejections.Keys];

@@ -83,9 +83,13 @@ public static class RegistrationsApi
         }
     }
 
-    /// <summary>413: the body is over the node's request size limit, whether declared (Content-Length) or streamed.</summary>
+    /// <summary>
+    /// 400 TypeError: the body is over the node's request size limit, whether declared (Content-Length)
+    /// or streamed. Oversized JSON is a malformed call (issue 4, API.md's 400 row); 413 and
+    /// QuotaExceededError stay for the scope's storage quota.
+    /// </summary>
     private static ProblemHttpResult TooLarge() =>
-        Problems.Of(StatusCodes.Status413PayloadTooLarge, "QuotaExceededError", $"The request body is larger than the node's limit of {MaxCreateBodyBytes} bytes.");
+        Problems.Of(StatusCodes.Status400BadRequest, "TypeError", $"The request body is larger than the node's limit of {MaxCreateBodyBytes} bytes.");
 
     /// <summary>API.md: JSON bodies in UTF-8, so <c>application/json</c> (or a <c>+json</c> type) with no charset or UTF-8.</summary>
     private static bool IsJson(string? contentType)
