@@ -14,6 +14,9 @@ builder.Services.AddOpenApi();
 
 var app = builder.Build();
 app.UseExceptionHandler();
+
+// Unmatched routes (404), wrong methods (405) and failed bindings answer with a problem body too.
+app.UseStatusCodePages();
 app.MapOpenApi();
 app.MapHealthApi();
 app.MapRegistrationsApi();

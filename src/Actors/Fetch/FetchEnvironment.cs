@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using BgFetchCluster.Actors.Fetch.Http;
 using BgFetchCluster.Actors.Fetch.Storage;
 using BgFetchCluster.Actors.Runtime;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace BgFetchCluster.Actors.Fetch;
 
@@ -23,6 +25,9 @@ public sealed class FetchEnvironment(
     /// <summary>Where response bodies go.</summary>
     public IResponseStore Store { get; } = store;
 
+    /// <summary>Where record attempts and failures are logged.</summary>
+    public ILogger Log { get; init; } = NullLogger.Instance;
+
     /// <summary>The clock for retries and checkpoints.</summary>
     public TimeProvider TimeProvider { get; } = timeProvider;
 
@@ -41,8 +46,8 @@ public sealed class FetchEnvironment(
     /// <summary>How long settled records stay available before they are released automatically.</summary>
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(1);
 
-    /// <summary>Records fetching at once on this node; others queue for a slot (FIFO enough to not starve small fetches).</summary>
-    public SemaphoreSlim Slots { get; } = new(fetcher.Options.MaxConcurrentRecords);
+    /// <summary>Who fetches next: the node-wide and per-origin limits, with registrations taking turns.</summary>
+    public FetchScheduler Scheduler { get; } = new(fetcher.Options);
 
     /// <summary>
     /// One writer per record at a time: a record task cancelled by a stop may still be unwinding when its

@@ -103,7 +103,11 @@ public sealed class FetchNode : IAsyncDisposable
         var store = new DiskResponseStore(Path.Combine(options.DataDirectory, "bodies"));
         var fetcher = new Fetcher(options.Fetch);
         var mediator = TopicMediator.Start(system);
-        var environment = new FetchEnvironment(fetcher, store, clock, mediator) { Retention = options.Retention };
+        var environment = new FetchEnvironment(fetcher, store, clock, mediator)
+        {
+            Retention = options.Retention,
+            Log = system.LoggerFactory.CreateLogger("BgFetchCluster.Fetch"),
+        };
         var settings = new ShardingSettings { NumberOfShards = options.NumberOfShards };
         environment.ScopeIndexRegion = ShardRegion.Start(system, "scope-index", id => ScopeIndexActor.Props(id, environment), settings);
         environment.Notifier = system.ActorOf(WebhookNotifier.Props(fetcher, clock), "notifier");

@@ -1,15 +1,26 @@
+using System.Net;
+
 namespace BgFetchCluster.Actors.Fetch;
 
 /// <summary>How records are fetched (API.md, configuration table, <c>BgFetch:Fetch</c>).</summary>
 public sealed record FetchOptions
 {
+    /// <summary>Redirects followed per attempt, as in the Fetch standard; one more is a network error.</summary>
+    public const int MaxRedirects = 20;
+
     /// <summary>Allow loopback, private, link-local and similar targets (on in Development only).</summary>
     public bool AllowPrivateNetworks { get; init; }
 
-    /// <summary>Time to establish a connection.</summary>
+    /// <summary>Ranges that may be fetched even though they are not public (an internal origin, on purpose).</summary>
+    public IReadOnlyList<IPNetwork> AllowedNetworks { get; init; } = [];
+
+    /// <summary>Ranges never fetched, whatever else is allowed; they win over <see cref="AllowedNetworks"/>.</summary>
+    public IReadOnlyList<IPNetwork> DeniedNetworks { get; init; } = [];
+
+    /// <summary>Time to establish a connection (name resolution included).</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Longest wait for the next body bytes before the attempt fails.</summary>
+    /// <summary>Longest wait for the response headers or the next body bytes before the attempt fails.</summary>
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(1);
 
     /// <summary>Attempts per GET record on transient failures; non-GET requests get exactly one.</summary>
@@ -18,10 +29,13 @@ public sealed record FetchOptions
     /// <summary>First retry delay; doubles each attempt, with jitter.</summary>
     public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Connections per origin host.</summary>
+    /// <summary>Longest wait a <c>Retry-After</c> header can ask for; longer requests are cut to this.</summary>
+    public TimeSpan MaxRetryAfter { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Records fetching at once from one origin (scheme, host and port), and connections to it.</summary>
     public int MaxConnectionsPerServer { get; init; } = 16;
 
-    /// <summary>Records fetching at once on this node; the rest wait their turn.</summary>
+    /// <summary>Records fetching at once on this node; the rest wait their turn, registrations taking turns.</summary>
     public int MaxConcurrentRecords { get; init; } = 64;
 
     /// <summary>A durable checkpoint (fsync plus journal event) is written after this many new bytes.</summary>

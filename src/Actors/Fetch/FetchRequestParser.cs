@@ -40,6 +40,24 @@ public static class FetchRequestParser
     /// <summary>Fetch standard, "forbidden method".</summary>
     private static readonly FrozenSet<string> ForbiddenMethods = new[] { "CONNECT", "TRACE", "TRACK" }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// Fetch standard, "forbidden request-header" (by name; <c>Proxy-</c> and <c>Sec-</c> prefixes are
+    /// checked apart): a request's <c>Headers</c> drop these silently, so a record never sends them.
+    /// </summary>
+    private static readonly FrozenSet<string> ForbiddenHeaderNames = new[]
+    {
+        "Accept-Charset", "Accept-Encoding", "Access-Control-Request-Headers", "Access-Control-Request-Method", "Connection",
+        "Content-Length", "Cookie", "Cookie2", "Date", "DNT", "Expect", "Host", "Keep-Alive", "Origin", "Referer", "Set-Cookie",
+        "TE", "Trailer", "Transfer-Encoding", "Upgrade", "Via",
+    }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Fetch standard: these are forbidden when their value names a forbidden method.</summary>
+    private static readonly FrozenSet<string> MethodOverrideHeaderNames =
+        new[] { "X-HTTP-Method", "X-HTTP-Method-Override", "X-Method-Override" }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Fetch standard, "HTTP whitespace".</summary>
+    private static readonly char[] HttpWhitespace = ['\t', '\n', '\r', ' '];
+
     /// <summary>Fetch standard, "normalize a method": these are upper-cased, others kept as given.</summary>
     private static readonly FrozenSet<string> NormalizedMethods = new[] { "DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT" }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
@@ -55,6 +73,12 @@ public static class FetchRequestParser
         if (body.Id.Length > MaxIdLength)
         {
             throw RegistrationRejectedException.TypeError($"'id' must be at most {MaxIdLength} characters.");
+        }
+
+        // RFC 3986 removes "." and ".." path segments (escaped or not), so /v1/registrations/{id} could never name them.
+        if (body.Id is "." or "..")
+        {
+            throw RegistrationRejectedException.TypeError($"'id' must not be '{body.Id}': no URL path can name it.");
         }
 
         if (body.Requests is not { Count: > 0 } requests)
@@ -85,15 +109,29 @@ public static class FetchRequestParser
             throw RegistrationRejectedException.TypeError("'options.downloadTotal' must not be negative.");
         }
 
+        var icons = body.Options?.Icons ?? [];
+        for (var i = 0; i < icons.Count; i++)
+        {
+            // ImageResource's src is a required member: a missing (or null) icon is a TypeError in the browser too.
+            if (string.IsNullOrEmpty(icons[i]?.Src))
+            {
+                throw RegistrationRejectedException.TypeError($"'options.icons[{i}]' must be an object with a non-empty 'src'.");
+            }
+        }
+
         string? notify = null;
         if (body.Notify?.Url is { } notifyUrl)
         {
-            notify = Uri.TryCreate(notifyUrl, UriKind.Absolute, out var notifyUri) && IsHttp(notifyUri)
-                ? notifyUri.AbsoluteUri
-                : throw RegistrationRejectedException.TypeError($"'notify.url' must be an absolute http or https URL: '{notifyUrl}'.");
+            if (!Uri.TryCreate(notifyUrl, UriKind.Absolute, out var notifyUri) || !IsHttp(notifyUri))
+            {
+                throw RegistrationRejectedException.TypeError($"'notify.url' must be an absolute http or https URL: '{notifyUrl}'.");
+            }
+
+            // The webhook is fetched like a record, so it obeys the same credential and bad-port rules.
+            notify = CheckFetchable(notifyUri, $"'notify.url' '{notifyUrl}'").AbsoluteUri;
         }
 
-        return new ParsedRegistration(body.Id, parsed, body.Options?.Title ?? "", body.Options?.Icons ?? [], downloadTotal, notify, baseUri?.AbsoluteUri);
+        return new ParsedRegistration(body.Id, parsed, body.Options?.Title ?? "", icons, downloadTotal, notify, baseUri?.AbsoluteUri);
     }
 
     private static FetchRequest ParseRequest(JsonElement element, Uri? baseUri, int index)
@@ -138,16 +176,7 @@ public static class FetchRequestParser
             }
         }
 
-        var headers = request.Headers ?? new Dictionary<string, string>();
-        foreach (var (name, value) in headers)
-        {
-            if (name.Length == 0 || !name.All(IsTokenChar) || value.Any(static c => c is '\r' or '\n' or '\0'))
-            {
-                throw RegistrationRejectedException.TypeError($"requests[{index}] has an invalid header '{name}'.");
-            }
-        }
-
-        return new FetchRequest(url.AbsoluteUri, method, headers, body);
+        return new FetchRequest(url.AbsoluteUri, method, ParseHeaders(request.Headers, index), body);
     }
 
     private static Uri Resolve(string text, Uri? baseUri, int index)
@@ -166,18 +195,67 @@ public static class FetchRequestParser
             throw RegistrationRejectedException.TypeError($"requests[{index}] URL '{text}' has scheme '{url.Scheme}'; only http and https are fetched.");
         }
 
+        return CheckFetchable(url, $"requests[{index}] URL '{text}'");
+    }
+
+    /// <summary>Fetch standard: a Request's URL must not include credentials, and a fetch never connects to a bad port.</summary>
+    private static Uri CheckFetchable(Uri url, string what)
+    {
         if (!string.IsNullOrEmpty(url.UserInfo))
         {
-            throw RegistrationRejectedException.TypeError($"requests[{index}] URL '{text}' includes credentials.");
+            throw RegistrationRejectedException.TypeError($"{what} includes credentials.");
         }
 
         if (BadPorts.Contains(url.Port))
         {
-            throw RegistrationRejectedException.TypeError($"requests[{index}] URL '{text}' uses port {url.Port}, which the Fetch standard blocks.");
+            throw RegistrationRejectedException.TypeError($"{what} uses port {url.Port}, which the Fetch standard blocks.");
         }
 
         return url;
     }
+
+    /// <summary>
+    /// The Fetch standard's <c>Headers</c> with guard "request": an invalid name or value is a
+    /// <c>TypeError</c> (values are first stripped of leading and trailing HTTP whitespace, and as a
+    /// WebIDL ByteString hold no character above U+00FF); a forbidden request-header is dropped.
+    /// </summary>
+    private static Dictionary<string, string> ParseHeaders(IReadOnlyDictionary<string, string>? given, int index)
+    {
+        var headers = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, raw) in given ?? new Dictionary<string, string>())
+        {
+            if (name.Length == 0 || !name.All(IsTokenChar))
+            {
+                throw RegistrationRejectedException.TypeError($"requests[{index}] has an invalid header name '{name}'.");
+            }
+
+            // The JSON may say null where the contract says string.
+            if (raw is null)
+            {
+                throw RegistrationRejectedException.TypeError($"requests[{index}] header '{name}' must have a string value.");
+            }
+
+            var value = raw.Trim(HttpWhitespace);
+            if (value.Any(static c => c is '\r' or '\n' or '\0' or > '\u00FF'))
+            {
+                throw RegistrationRejectedException.TypeError($"requests[{index}] header '{name}' has an invalid value.");
+            }
+
+            if (!IsForbiddenHeader(name, value))
+            {
+                headers[name] = value;
+            }
+        }
+
+        return headers;
+    }
+
+    private static bool IsForbiddenHeader(string name, string value) =>
+        ForbiddenHeaderNames.Contains(name)
+        || name.StartsWith("proxy-", StringComparison.OrdinalIgnoreCase)
+        || name.StartsWith("sec-", StringComparison.OrdinalIgnoreCase)
+        || MethodOverrideHeaderNames.Contains(name)
+            && value.Split(',', StringSplitOptions.TrimEntries).Any(ForbiddenMethods.Contains);
 
     private static string NormalizeMethod(string? method, int index)
     {

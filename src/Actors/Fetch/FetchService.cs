@@ -133,6 +133,22 @@ public sealed class FetchService(
             return null;
         }
 
+        if (timeout <= TimeSpan.Zero)
+        {
+            // "Do not wait" still deserves the entity's answer: an Ask with no time at all would expire
+            // before any reply, and a settled record (or an unknown index) would look like a timeout.
+            if (await registrations.Ask<object>(new GetRecords(entityId), AskTimeout, cancellationToken).ConfigureAwait(false) is not RecordsReply snapshot
+                || (uint)index >= (uint)snapshot.Records.Count)
+            {
+                return null;
+            }
+
+            var record = snapshot.Records[index];
+            return record.State.IsSettled()
+                ? (new RecordReady(record, snapshot.Registration.RecordsAvailable), entityId)
+                : throw new TimeoutException($"Record {index} of '{id}' has not settled.");
+        }
+
         var reply = await registrations.Ask<object>(new AwaitRecord(entityId, index), timeout, cancellationToken).ConfigureAwait(false);
         return reply is RecordReady ready ? (ready, entityId) : null;
     }

@@ -16,19 +16,17 @@ internal static partial class RecordDownload
 {
     private const int BufferSize = 256 * 1024;
     private const long ProgressEveryBytes = 256 * 1024;
-    private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromMinutes(1);
 
     public static async Task RunAsync(RecordWork work, FetchEnvironment environment, IActorRef parent, CancellationToken cancellationToken)
     {
         var recordLock = environment.RecordLock(work.RegistrationKey, work.Index);
         var holdsLock = false;
-        var holdsSlot = false;
+        FetchScheduler.Lease turn = default;
         try
         {
             await recordLock.WaitAsync(cancellationToken).ConfigureAwait(false);
             holdsLock = true;
-            await environment.Slots.WaitAsync(cancellationToken).ConfigureAwait(false);
-            holdsSlot = true;
+            turn = await environment.Scheduler.AcquireAsync(work.RegistrationKey, FetchScheduler.OriginOf(work.Request.Url), cancellationToken).ConfigureAwait(false);
             var outcome = await FetchAsync(work, environment, parent, cancellationToken).ConfigureAwait(false);
             parent.Tell(outcome, null);
         }
@@ -42,11 +40,7 @@ internal static partial class RecordDownload
         }
         finally
         {
-            if (holdsSlot)
-            {
-                environment.Slots.Release();
-            }
-
+            turn.Dispose();
             if (holdsLock)
             {
                 recordLock.Release();
@@ -80,13 +74,16 @@ internal static partial class RecordDownload
                         parent.Tell(new RecordCheckpoint(work.Index, writer.Length, state.Uploaded), null);
                     }
 
-                    var delay = RetryDelay(options.RetryBaseDelay, attempt, (exception as RetryableStatusException)?.RetryAfter);
+                    var delay = RetryDelay(options, attempt, (exception as RetryableStatusException)?.RetryAfter);
+                    LogRetrying(environment.Log, work.RegistrationKey, work.Index, attempt, Describe(exception), delay);
                     await Task.Delay(delay, environment.TimeProvider, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
                 {
                     var stored = writer?.Length ?? state.StoredBytes;
-                    return new RecordOutcome(work.Index, RecordState.FetchError, stored, null, Describe(exception));
+                    var reason = Describe(exception);
+                    LogFailed(environment.Log, work.RegistrationKey, work.Index, attempt, reason);
+                    return new RecordOutcome(work.Index, RecordState.FetchError, stored, null, reason);
                 }
             }
         }
@@ -316,20 +313,21 @@ internal static partial class RecordDownload
     private static bool IsTransient(Exception exception, CancellationToken cancellationToken) => exception switch
     {
         _ when cancellationToken.IsCancellationRequested => false,
+        _ when Fetcher.FindRefusal(exception) is not null => false,
         TargetRefusedException or InvalidResumeException or ResponseStoreException => false,
         RetryableStatusException or HttpRequestException or IOException or TimeoutException => true,
         OperationCanceledException => true,
         _ => false,
     };
 
-    private static TimeSpan RetryDelay(TimeSpan baseDelay, int attempt, TimeSpan? retryAfter)
+    private static TimeSpan RetryDelay(FetchOptions options, int attempt, TimeSpan? retryAfter)
     {
         if (retryAfter is { } requested)
         {
-            return requested < TimeSpan.Zero ? TimeSpan.Zero : requested > MaxRetryAfter ? MaxRetryAfter : requested;
+            return requested < TimeSpan.Zero ? TimeSpan.Zero : requested > options.MaxRetryAfter ? options.MaxRetryAfter : requested;
         }
 
-        var exponential = baseDelay * Math.Pow(2, attempt - 1);
+        var exponential = options.RetryBaseDelay * Math.Pow(2, Math.Min(attempt - 1, 16));
         return exponential * (0.5 + Random.Shared.NextDouble());
     }
 
@@ -343,6 +341,7 @@ internal static partial class RecordDownload
 
     private static string Describe(Exception exception) => exception switch
     {
+        _ when Fetcher.FindRefusal(exception) is { } refusal => refusal.Message,
         HttpRequestException { InnerException: { } inner } http => $"{http.Message} ({inner.Message})",
         _ => exception.Message,
     };

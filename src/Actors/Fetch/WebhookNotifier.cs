@@ -47,6 +47,11 @@ internal sealed class WebhookNotifier : ActorBase
                     return;
                 }
             }
+            catch (Exception exception) when (Fetcher.FindRefusal(exception) is not null)
+            {
+                // The SSRF guard refused the hook's address: trying again would be refused again.
+                return;
+            }
             catch (Exception exception) when (exception is HttpRequestException or IOException or TimeoutException)
             {
                 // Retried below: delivery is at least once.

@@ -207,29 +207,35 @@ public abstract partial class PersistentActor : ActorBase
             return;
         }
 
-        var pending = _pendingWrites[index];
-        _pendingWrites.RemoveAt(index);
-        if (completed.Failure is { } failure)
+        // The journal completes writes in call order, but the completions travel as separate
+        // messages and may overtake each other: handlers run strictly in persist order.
+        _pendingWrites[index].Outcome = completed;
+        while (_pendingWrites.Count > 0 && _pendingWrites[0].Outcome is { } outcome)
         {
-            _pendingWrites.Clear();
-            _unflushed = null;
-            if (failure is JournalRejectionException)
+            var pending = _pendingWrites[0];
+            _pendingWrites.RemoveAt(0);
+            if (outcome.Failure is { } failure)
             {
-                OnPersistRejected(failure, pending.Events[0], completed.Write.LowestSequenceNr);
-                LastSequenceNr = completed.Write.LowestSequenceNr - 1;
-                UnstashCommands();
+                _pendingWrites.Clear();
+                _unflushed = null;
+                if (failure is JournalRejectionException)
+                {
+                    OnPersistRejected(failure, pending.Events[0], outcome.Write.LowestSequenceNr);
+                    LastSequenceNr = outcome.Write.LowestSequenceNr - 1;
+                    UnstashCommands();
+                    return;
+                }
+
+                OnPersistFailure(failure, pending.Events[0], outcome.Write.LowestSequenceNr);
                 return;
             }
 
-            OnPersistFailure(failure, pending.Events[0], completed.Write.LowestSequenceNr);
-            return;
-        }
-
-        // Handlers see the sender of the command that persisted the events, as in Akka.
-        Cell.SenderOrNull = pending.Sender;
-        foreach (var @event in pending.Events)
-        {
-            pending.Handler(@event);
+            // Handlers see the sender of the command that persisted the events, as in Akka.
+            Cell.SenderOrNull = pending.Sender;
+            foreach (var @event in pending.Events)
+            {
+                pending.Handler(@event);
+            }
         }
 
         if (!_pendingWrites.Exists(static p => p.StashCommands))
@@ -247,7 +253,11 @@ public abstract partial class PersistentActor : ActorBase
         }
     }
 
-    private sealed record PendingWrite(AtomicWrite Write, IReadOnlyList<object> Events, Action<object> Handler, IActorRef? Sender, bool StashCommands);
+    private sealed record PendingWrite(AtomicWrite Write, IReadOnlyList<object> Events, Action<object> Handler, IActorRef? Sender, bool StashCommands)
+    {
+        /// <summary>Set when the journal has answered; the handlers run once every earlier write has too.</summary>
+        public WriteCompleted? Outcome { get; set; }
+    }
 
     private sealed record WriteCompleted(PersistentActor Owner, AtomicWrite Write, Exception? Failure);
 }

@@ -18,11 +18,11 @@ public static class EventsApi
         return group;
     }
 
-    private static async Task<IResult> EventsAsync(string id, HttpContext http, FetchNodeHost host, CancellationToken cancellationToken)
+    private static async Task<IResult> EventsAsync(RouteId routeId, HttpContext http, FetchNodeHost host, CancellationToken cancellationToken)
     {
         var node = await host.Node;
-        var progress = await node.Service.SubscribeAsync(Scopes.Of(http), id, cancellationToken);
-        return progress is null ? Problems.NotFound(id) : TypedResults.ServerSentEvents(ToEvents(progress, cancellationToken));
+        var progress = await node.Service.SubscribeAsync(Scopes.Of(http), routeId.Value, cancellationToken);
+        return progress is null ? Problems.NotFound(routeId.Value) : TypedResults.ServerSentEvents(ToEvents(progress, cancellationToken));
     }
 
     private static async IAsyncEnumerable<SseItem<string>> ToEvents(

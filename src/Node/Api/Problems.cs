@@ -14,4 +14,34 @@ public static class Problems
 
     /// <summary>400 <c>TypeError</c>.</summary>
     public static ProblemHttpResult TypeError(string detail) => Of(400, "TypeError", detail);
+
+    /// <summary>
+    /// Gives every problem the framework writes on its own (no route: 404, wrong method: 405, a failed
+    /// binding: 400, an unhandled exception: 500) the <c>name</c> member that API.md promises on every error.
+    /// </summary>
+    public static void AddName(ProblemDetailsContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var problem = context.ProblemDetails;
+        if (!problem.Extensions.ContainsKey("name"))
+        {
+            problem.Extensions["name"] = NameFor(problem.Status ?? context.HttpContext.Response.StatusCode);
+        }
+    }
+
+    /// <summary>The DOMException name for a status no handler named itself.</summary>
+    public static string NameFor(int status) => status switch
+    {
+        401 or 403 => "NotAllowedError",
+        404 => "NotFoundError",
+        405 => "NotSupportedError",
+        413 => "QuotaExceededError",
+        408 or 504 => "TimeoutError",
+        < 500 => "TypeError",
+        _ => "UnknownError",
+    };
+
+    /// <summary>An exception's status: a malformed or oversized request (Kestrel's own limits) is the client's error, anything else 500.</summary>
+    public static int StatusFor(Exception exception) =>
+        exception is BadHttpRequestException badRequest ? badRequest.StatusCode : StatusCodes.Status500InternalServerError;
 }

@@ -23,16 +23,16 @@ public static class RecordsApi
     }
 
     private static async Task<Results<Ok<RecordsBody>, ProblemHttpResult>> MatchAllAsync(
-        string id, HttpContext http, FetchNodeHost host, CancellationToken cancellationToken)
+        RouteId routeId, HttpContext http, FetchNodeHost host, CancellationToken cancellationToken)
     {
-        var (records, problem) = await QueryAsync(id, http, host, cancellationToken);
+        var (records, problem) = await QueryAsync(routeId.Value, http, host, cancellationToken);
         return problem ?? (Results<Ok<RecordsBody>, ProblemHttpResult>)TypedResults.Ok(new RecordsBody(records!));
     }
 
     private static async Task<Results<Ok<RecordBody>, ProblemHttpResult>> MatchAsync(
-        string id, HttpContext http, FetchNodeHost host, CancellationToken cancellationToken)
+        RouteId routeId, HttpContext http, FetchNodeHost host, CancellationToken cancellationToken)
     {
-        var (records, problem) = await QueryAsync(id, http, host, cancellationToken);
+        var (records, problem) = await QueryAsync(routeId.Value, http, host, cancellationToken);
         return problem ?? (Results<Ok<RecordBody>, ProblemHttpResult>)TypedResults.Ok(new RecordBody(records!.FirstOrDefault()));
     }
 
@@ -69,7 +69,7 @@ public static class RecordsApi
     }
 
     private static async Task<IResult> BodyAsync(
-        string id, int index, HttpContext http, FetchNodeHost host, CancellationToken cancellationToken)
+        RouteId routeId, int index, HttpContext http, FetchNodeHost host, CancellationToken cancellationToken)
     {
         var timeout = DefaultBodyTimeout;
         if (http.Request.Query["timeout"].FirstOrDefault() is { } text)
@@ -86,40 +86,40 @@ public static class RecordsApi
         (RecordReady Ready, string EntityId)? awaited;
         try
         {
-            awaited = await node.Service.AwaitRecordAsync(Scopes.Of(http), id, index, timeout, cancellationToken);
+            awaited = await node.Service.AwaitRecordAsync(Scopes.Of(http), routeId.Value, index, timeout, cancellationToken);
         }
         catch (TimeoutException)
         {
-            return Problems.Of(504, "TimeoutError", $"Record {index} of '{id}' did not settle within {timeout.TotalSeconds} seconds.");
+            return Problems.Of(504, "TimeoutError", $"Record {index} of '{routeId}' did not settle within {timeout.TotalSeconds} seconds.");
         }
 
         if (awaited is not { } found)
         {
-            return Problems.NotFound(id);
+            return Problems.NotFound(routeId.Value);
         }
 
         var record = found.Ready.Record;
         if (!found.Ready.RecordsAvailable)
         {
-            return Problems.Of(409, "InvalidStateError", $"The records of '{id}' are no longer available.");
+            return Problems.Of(409, "InvalidStateError", $"The records of '{routeId}' are no longer available.");
         }
 
         if (record.Response is not { } response)
         {
             return record.State == RecordState.Aborted
-                ? Problems.Of(409, "AbortError", $"Record {index} of '{id}' was aborted.")
-                : Problems.Of(409, "TypeError", $"Record {index} of '{id}' failed without a response ({record.State}).");
+                ? Problems.Of(409, "AbortError", $"Record {index} of '{routeId}' was aborted.")
+                : Problems.Of(409, "TypeError", $"Record {index} of '{routeId}' failed without a response ({record.State}).");
         }
 
         if (record.State == RecordState.Aborted)
         {
-            return Problems.Of(409, "AbortError", $"Record {index} of '{id}' was aborted.");
+            return Problems.Of(409, "AbortError", $"Record {index} of '{routeId}' was aborted.");
         }
 
         var body = await node.Store.OpenReadAsync(found.EntityId, index, cancellationToken);
         if (body is null)
         {
-            return Problems.Of(409, "InvalidStateError", $"The body of record {index} of '{id}' is no longer stored.");
+            return Problems.Of(409, "InvalidStateError", $"The body of record {index} of '{routeId}' is no longer stored.");
         }
 
         http.Response.Headers["X-BgFetch-Status"] = response.Status.ToString(System.Globalization.CultureInfo.InvariantCulture);

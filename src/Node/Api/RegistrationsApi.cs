@@ -4,6 +4,7 @@ using BgFetchCluster.Messages.Fetch;
 using BgFetchCluster.Messages.Fetch.Api;
 using BgFetchCluster.Node.Configuration;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Net.Http.Headers;
 
 namespace BgFetchCluster.Node.Api;
 
@@ -32,9 +33,15 @@ public static class RegistrationsApi
     private static async Task<Results<Created<RegistrationView>, ProblemHttpResult>> CreateAsync(
         HttpContext http, FetchNodeHost host, CancellationToken cancellationToken)
     {
+        if (!IsJson(http.Request.ContentType))
+        {
+            return Problems.Of(
+                StatusCodes.Status415UnsupportedMediaType, "TypeError", $"The body must be 'application/json' in UTF-8, not '{http.Request.ContentType}'.");
+        }
+
         if (http.Request.ContentLength > MaxCreateBodyBytes)
         {
-            return Problems.TypeError($"The request body is larger than {MaxCreateBodyBytes} bytes.");
+            return TooLarge();
         }
 
         CreateRegistrationBody? body;
@@ -47,9 +54,16 @@ public static class RegistrationsApi
         {
             return Problems.TypeError($"The body is not valid JSON for a registration: {exception.Message}");
         }
-        catch (InvalidDataException exception)
+        catch (InvalidDataException)
         {
-            return Problems.TypeError(exception.Message);
+            return TooLarge();
+        }
+        catch (IOException exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Kestrel refuses broken framing while the body is read: a BadHttpRequestException with its
+            // status, or (a chunk size that overflows) a plain IOException. Either way the client's fault.
+            var status = exception is BadHttpRequestException badRequest ? badRequest.StatusCode : StatusCodes.Status400BadRequest;
+            return Problems.Of(status, Problems.NameFor(status), $"The request body could not be read: {exception.Message}");
         }
 
         if (body is null)
@@ -69,6 +83,29 @@ public static class RegistrationsApi
         }
     }
 
+    /// <summary>
+    /// 400 TypeError: the body is over the node's request size limit, whether declared (Content-Length)
+    /// or streamed. Oversized JSON is a malformed call (issue 4, API.md's 400 row); 413 and
+    /// QuotaExceededError stay for the scope's storage quota.
+    /// </summary>
+    private static ProblemHttpResult TooLarge() =>
+        Problems.Of(StatusCodes.Status400BadRequest, "TypeError", $"The request body is larger than the node's limit of {MaxCreateBodyBytes} bytes.");
+
+    /// <summary>API.md: JSON bodies in UTF-8, so <c>application/json</c> (or a <c>+json</c> type) with no charset or UTF-8.</summary>
+    private static bool IsJson(string? contentType)
+    {
+        if (!MediaTypeHeaderValue.TryParse(contentType, out var media))
+        {
+            return false;
+        }
+
+        var type = media.MediaType;
+        var json = type.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || type.StartsWith("application/", StringComparison.OrdinalIgnoreCase) && type.EndsWith("+json", StringComparison.OrdinalIgnoreCase);
+        var charset = HeaderUtilities.RemoveQuotes(media.Charset);
+        return json && (charset.Length == 0 || charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase));
+    }
+
     private static async Task<Ok<IdsBody>> GetIdsAsync(HttpContext http, FetchNodeHost host, CancellationToken cancellationToken)
     {
         var node = await host.Node;
@@ -76,25 +113,25 @@ public static class RegistrationsApi
     }
 
     private static async Task<Results<Ok<RegistrationView>, ProblemHttpResult>> GetAsync(
-        string id, HttpContext http, FetchNodeHost host, CancellationToken cancellationToken)
+        RouteId routeId, HttpContext http, FetchNodeHost host, CancellationToken cancellationToken)
     {
         var node = await host.Node;
-        var view = await node.Service.GetAsync(Scopes.Of(http), id, cancellationToken);
-        return view is null ? Problems.NotFound(id) : TypedResults.Ok(view);
+        var view = await node.Service.GetAsync(Scopes.Of(http), routeId.Value, cancellationToken);
+        return view is null ? Problems.NotFound(routeId.Value) : TypedResults.Ok(view);
     }
 
     private static async Task<Results<Ok<AbortBody>, ProblemHttpResult>> AbortAsync(
-        string id, HttpContext http, FetchNodeHost host, CancellationToken cancellationToken)
+        RouteId routeId, HttpContext http, FetchNodeHost host, CancellationToken cancellationToken)
     {
         var node = await host.Node;
-        var aborted = await node.Service.AbortAsync(Scopes.Of(http), id, cancellationToken);
-        return aborted is { } value ? TypedResults.Ok(new AbortBody(value)) : Problems.NotFound(id);
+        var aborted = await node.Service.AbortAsync(Scopes.Of(http), routeId.Value, cancellationToken);
+        return aborted is { } value ? TypedResults.Ok(new AbortBody(value)) : Problems.NotFound(routeId.Value);
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> ReleaseAsync(
-        string id, HttpContext http, FetchNodeHost host, CancellationToken cancellationToken)
+        RouteId routeId, HttpContext http, FetchNodeHost host, CancellationToken cancellationToken)
     {
         var node = await host.Node;
-        return await node.Service.ReleaseAsync(Scopes.Of(http), id, cancellationToken) ? TypedResults.NoContent() : Problems.NotFound(id);
+        return await node.Service.ReleaseAsync(Scopes.Of(http), routeId.Value, cancellationToken) ? TypedResults.NoContent() : Problems.NotFound(routeId.Value);
     }
 }

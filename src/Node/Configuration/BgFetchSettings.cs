@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using BgFetchCluster.Actors.Fetch;
 
 namespace BgFetchCluster.Node.Configuration;
@@ -34,10 +36,15 @@ public sealed class BgFetchSettings
         Fetch = new FetchOptions
         {
             AllowPrivateNetworks = Fetch.AllowPrivateNetworks ?? isDevelopment,
+            AllowedNetworks = FetchSettings.ParseNetworks(Fetch.AllowedNetworks, "AllowedNetworks"),
+            DeniedNetworks = FetchSettings.ParseNetworks(Fetch.DeniedNetworks, "DeniedNetworks"),
             ConnectTimeout = Fetch.ConnectTimeout,
             IdleTimeout = Fetch.IdleTimeout,
             MaxAttempts = Fetch.MaxAttempts,
             RetryBaseDelay = Fetch.RetryBaseDelay,
+            MaxRetryAfter = Fetch.MaxRetryAfter,
+            MaxConnectionsPerServer = Fetch.MaxConnectionsPerServer,
+            MaxConcurrentRecords = Fetch.MaxConcurrentRecords,
         },
     };
 
@@ -55,10 +62,19 @@ public sealed class BgFetchSettings
             throw new InvalidOperationException("BgFetch:Limits values must be positive.");
         }
 
-        if (Fetch.MaxAttempts < 1 || Fetch.ConnectTimeout <= TimeSpan.Zero || Fetch.IdleTimeout <= TimeSpan.Zero || Fetch.RetryBaseDelay < TimeSpan.Zero)
+        if (Fetch.MaxAttempts < 1 || Fetch.ConnectTimeout <= TimeSpan.Zero || Fetch.IdleTimeout <= TimeSpan.Zero
+            || Fetch.RetryBaseDelay < TimeSpan.Zero || Fetch.MaxRetryAfter < TimeSpan.Zero)
         {
             throw new InvalidOperationException("BgFetch:Fetch: MaxAttempts must be at least 1 and the timeouts positive.");
         }
+
+        if (Fetch.MaxConnectionsPerServer < 1 || Fetch.MaxConcurrentRecords < 1)
+        {
+            throw new InvalidOperationException("BgFetch:Fetch: MaxConnectionsPerServer and MaxConcurrentRecords must be at least 1.");
+        }
+
+        _ = FetchSettings.ParseNetworks(Fetch.AllowedNetworks, "AllowedNetworks");
+        _ = FetchSettings.ParseNetworks(Fetch.DeniedNetworks, "DeniedNetworks");
 
         if (Retention <= TimeSpan.Zero)
         {
@@ -97,6 +113,51 @@ public sealed class FetchSettings
 
     /// <summary>First retry delay.</summary>
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Longest <c>Retry-After</c> honoured.</summary>
+    public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>CIDR ranges (or single addresses) that may be fetched although not public; entries may hold several, comma-separated.</summary>
+    public List<string> AllowedNetworks { get; set; } = [];
+
+    /// <summary>CIDR ranges (or single addresses) never fetched; they win over everything else.</summary>
+    public List<string> DeniedNetworks { get; set; } = [];
+
+    /// <summary>Records fetching at once from one origin, and connections to it.</summary>
+    public int MaxConnectionsPerServer { get; set; } = 16;
+
+    /// <summary>Records fetching at once on the node.</summary>
+    public int MaxConcurrentRecords { get; set; } = 64;
+
+    /// <summary>
+    /// Parses a list of CIDR ranges such as <c>10.20.0.0/16</c>, <c>fd00::/8</c> or a single address,
+    /// naming the key and the entry when one is not valid.
+    /// </summary>
+    public static IReadOnlyList<IPNetwork> ParseNetworks(IEnumerable<string> entries, string key)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        var networks = new List<IPNetwork>();
+        foreach (var entry in entries.SelectMany(e => e.Split([',', ' ', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
+        {
+            if (entry.Contains('/', StringComparison.Ordinal) && IPNetwork.TryParse(entry, out var network)
+                && IPAddress.TryParse(entry.AsSpan(0, entry.IndexOf('/', StringComparison.Ordinal)), out var written)
+                && written.Equals(network.BaseAddress))
+            {
+                networks.Add(network);
+            }
+            else if (IPAddress.TryParse(entry, out var address))
+            {
+                networks.Add(new IPNetwork(address, address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128));
+            }
+            else
+            {
+                throw new InvalidOperationException(
+                    $"BgFetch:Fetch:{key}: '{entry}' is not a CIDR range (such as 10.20.0.0/16 or fd00::/8, with no bits set past the prefix) or an address.");
+            }
+        }
+
+        return networks;
+    }
 }
 
 /// <summary><c>BgFetch:Auth</c>: API keys and the scope each opens.</summary>

@@ -1,4 +1,5 @@
 using BgFetchCluster.Messages.Fetch.Api;
+using BgFetchCluster.Node.Api;
 
 namespace BgFetchCluster.Node.Configuration;
 
@@ -17,7 +18,8 @@ public static class NodeServiceCollectionExtensions
         builder.Services.AddSingleton(settings.ToNodeOptions(isDevelopment));
         builder.Services.AddSingleton<FetchNodeHost>();
         builder.Services.AddHostedService(static services => services.GetRequiredService<FetchNodeHost>());
-        builder.Services.AddProblemDetails();
+        builder.Services.AddProblemDetails(static options => options.CustomizeProblemDetails = Problems.AddName);
+        builder.Services.AddExceptionHandler(static options => options.StatusCodeSelector = Problems.StatusFor);
         builder.Services.ConfigureHttpJsonOptions(options =>
         {
             options.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);

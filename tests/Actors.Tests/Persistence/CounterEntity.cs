@@ -48,6 +48,11 @@ internal sealed class CounterEntity : PersistentActor
             _total += added.Amount;
             Sender.Tell(new Persisted(LastSequenceNr, _total), Self);
         }));
+        Command<AddAsync>(add => PersistAllAsync([new Added(add.Amount)], added =>
+        {
+            _total += added.Amount;
+            Sender.Tell(new Persisted(LastSequenceNr, _total), Self);
+        }));
         Command<AddUnregistered>(add => Persist(new Unregistered(add.Amount), _ => Sender.Tell("handler ran for a rejected event", Self)));
         Command<GetState>(_ => Sender.Tell(new State(_total, LastSequenceNr, [.. _recoveryLog]), Self));
         Command<TakeSnapshot>(_ => SaveSnapshot(new CounterSnapshot(_total)));
@@ -71,6 +76,9 @@ internal sealed class CounterEntity : PersistentActor
     public sealed record Add(int Amount);
 
     public sealed record AddMany(int[] Amounts);
+
+    /// <summary>Persisted without stashing commands (Akka's PersistAsync): many writes in flight at once.</summary>
+    public sealed record AddAsync(int Amount);
 
     public sealed record AddUnregistered(int Amount);
 

@@ -87,6 +87,27 @@ public abstract class PersistentActorContractTests : ActorTestKit
     }
 
     [Fact]
+    public async Task PersistAllAsync_ManyWritesInFlight_HandlersRunInPersistOrder()
+    {
+        var id = NewId();
+        var counter = Start(id);
+        var probe = CreateTestProbe();
+
+        // Each write completes as its own message; they must not overtake each other.
+        for (var i = 1; i <= 500; i++)
+        {
+            counter.Tell(new CounterEntity.AddAsync(i), probe);
+        }
+
+        var persisted = await probe.ReceiveNAsync<CounterEntity.Persisted>(500);
+        Assert.Equal(Enumerable.Range(1, 500).Select(i => (long)i * (i + 1) / 2), persisted.Select(p => (long)p.Total));
+        await StopAsync(counter);
+        var state = await Start(id).Ask<CounterEntity.State>(new CounterEntity.GetState());
+        Assert.Equal(500 * 501 / 2, state.Total);
+        Assert.Equal(500, state.LastSequenceNr);
+    }
+
+    [Fact]
     public async Task Restart_AfterAFailure_RebuildsStateFromTheJournal()
     {
         var counter = Start(NewId());

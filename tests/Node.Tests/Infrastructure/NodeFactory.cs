@@ -1,4 +1,9 @@
+using System.Net;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Mvc.Testing;
 
 namespace BgFetchCluster.Node.Tests.Infrastructure;
@@ -16,8 +21,20 @@ public sealed class NodeFactory : WebApplicationFactory<Program>
         return this;
     }
 
+    /// <summary>The node's data directory (journal and bodies).</summary>
+    public string DataDirectory => _data.Path;
+
     /// <summary>The hosting environment; Development unless a test says otherwise.</summary>
     public string Environment { get; init; } = "Development";
+
+    /// <summary>Serves the node on real Kestrel at a free loopback port (not the in-memory test server) and returns its address.</summary>
+    public Uri StartKestrel()
+    {
+        UseKestrel(static options => options.Listen(IPAddress.Loopback, 0));
+        StartServer();
+        var addresses = Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
+        return new Uri(addresses.Single());
+    }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {

@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 namespace BgFetchCluster.Messages.Fetch.Api;
 
 /// <summary>Source-generated JSON for the HTTP API's bodies (camelCase, as API.md writes them).</summary>
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, AllowTrailingCommas = false, MaxDepth = 32)]
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, AllowTrailingCommas = false, MaxDepth = 32, AllowDuplicateProperties = false)]
 [JsonSerializable(typeof(CreateRegistrationBody))]
 [JsonSerializable(typeof(RequestBody))]
 [JsonSerializable(typeof(RegistrationView))]

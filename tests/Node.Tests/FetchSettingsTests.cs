@@ -1,0 +1,44 @@
+using BgFetchCluster.Node.Configuration;
+
+namespace BgFetchCluster.Node.Tests;
+
+/// <summary>The <c>BgFetch:Fetch</c> settings: safe defaults outside Development, and clear refusals.</summary>
+public sealed class FetchSettingsTests
+{
+    [Fact]
+    public void Defaults_OutsideDevelopment_RefusePrivateNetworks_InDevelopment_AllowThem()
+    {
+        var settings = new BgFetchSettings();
+
+        var production = settings.ToNodeOptions(isDevelopment: false).Fetch;
+        var development = settings.ToNodeOptions(isDevelopment: true).Fetch;
+
+        Assert.False(production.AllowPrivateNetworks);
+        Assert.Empty(production.AllowedNetworks);
+        Assert.Empty(production.DeniedNetworks);
+        Assert.Equal(5, production.MaxAttempts);
+        Assert.Equal(TimeSpan.FromSeconds(10), production.ConnectTimeout);
+        Assert.Equal(TimeSpan.FromMinutes(1), production.IdleTimeout);
+        Assert.True(development.AllowPrivateNetworks);
+    }
+
+    [Fact]
+    public void Networks_ParseCidrsAddressesAndCommaSeparatedLists()
+    {
+        var networks = FetchSettings.ParseNetworks(["10.20.0.0/16, fd00::/8", "192.168.7.9"], "AllowedNetworks");
+
+        Assert.Equal(["10.20.0.0/16", "fd00::/8", "192.168.7.9/32"], networks.Select(n => n.ToString()));
+    }
+
+    [Theory]
+    [InlineData("10.1.2.3/8")]
+    [InlineData("not-a-network")]
+    [InlineData("10.0.0.0/33")]
+    public void Networks_Invalid_AreRefusedNamingTheKeyAndEntry(string entry)
+    {
+        var failure = Assert.Throws<InvalidOperationException>(() => FetchSettings.ParseNetworks([entry], "DeniedNetworks"));
+
+        Assert.Contains("BgFetch:Fetch:DeniedNetworks", failure.Message, StringComparison.Ordinal);
+        Assert.Contains(entry, failure.Message, StringComparison.Ordinal);
+    }
+}

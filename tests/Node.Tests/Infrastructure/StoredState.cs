@@ -1,0 +1,53 @@
+using Microsoft.Data.Sqlite;
+
+namespace BgFetchCluster.Node.Tests.Infrastructure;
+
+/// <summary>
+/// What an embedded node has stored on disk, read behind its back: response body files and the
+/// journal rows that a registration leaves (its own events, its scope's reservations, and the
+/// remembered start of a registration entity). A rejected call must add none of them.
+/// </summary>
+public static class StoredState
+{
+    /// <summary>Every file under the node's body store.</summary>
+    public static IReadOnlyList<string> BodyFiles(string dataDirectory)
+    {
+        var bodies = Path.Combine(dataDirectory, "bodies");
+        return Directory.Exists(bodies) ? Directory.GetFiles(bodies, "*", SearchOption.AllDirectories) : [];
+    }
+
+    /// <summary>
+    /// Journal rows other than the remembered start of a scope-index entity, which a mere read
+    /// (getIds, or a lookup in a scope never used before) writes as sharding bookkeeping.
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> RegistrationJournalRowsAsync(string dataDirectory)
+    {
+        var journal = Path.Combine(dataDirectory, "journal.db");
+        if (!File.Exists(journal))
+        {
+            return [];
+        }
+
+        await using var connection = new SqliteConnection($"Data Source={journal};Mode=ReadOnly;Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT persistence_id || ' #' || sequence_nr || ' ' || manifest FROM journal WHERE persistence_id NOT LIKE 'shard-scope-index-%' ORDER BY ordering";
+        var rows = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            rows.Add(reader.GetString(0));
+        }
+
+        return rows;
+    }
+
+    /// <summary>Fails, listing what was found, unless the node holds no body file and no registration journal row.</summary>
+    public static async Task AssertNothingStoredAsync(string dataDirectory, string context)
+    {
+        var files = BodyFiles(dataDirectory);
+        Assert.True(files.Count == 0, $"{context}: expected no stored body, found {string.Join(", ", files)}");
+        var rows = await RegistrationJournalRowsAsync(dataDirectory);
+        Assert.True(rows.Count == 0, $"{context}: expected no registration in the journal, found {string.Join("; ", rows)}");
+    }
+}
