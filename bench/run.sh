@@ -9,8 +9,8 @@
 # Other knobs: BENCH_RUNS (runs per tool), BENCH_ONLY="W1 W3" (workloads), BENCH_TOOLS="node curl",
 # BENCH_NODE_DLL (another build of the node, for A/B experiments), BENCH_PERF=1 (perf record of the node).
 # Output: the tables on stdout and in bench/results/run-<UTC time>.md (also latest-run.md), raw
-# figures in bench/results/run-<UTC time>.tsv, the chart in bench/throughput.png (quick mode:
-# bench/results/throughput-quick.png).
+# figures in bench/results/run-<UTC time>.tsv, the chart in bench/throughput.png (quick or partial
+# runs: bench/results/throughput-partial.png).
 #
 # BgFetchCluster: one embedded node (SQLite journal, bodies on disk) started from the Release build with a
 # fresh data directory for every run; bench/LoadGen creates the registrations through the HTTP API and
@@ -219,7 +219,11 @@ mode="full"; [[ "${quick}" == 1 ]] && mode="quick (BENCH_QUICK=1)"
 python3 bench/report.py "${results}" "${work}/workloads.tsv" "${mode}, ${runs} runs per tool, ${stamp}" "${machine}" "${work}/chart.dat" \
   | tee "bench/results/run-${stamp}.md"
 cp "bench/results/run-${stamp}.md" bench/results/latest-run.md
-# The committed chart (bench/README.md) comes from full runs; a quick run draws into bench/results.
-chart="bench/throughput.png"; [[ "${quick}" == 1 ]] && chart="bench/results/throughput-quick.png"
+# The committed chart (bench/README.md) comes from full runs of everything; a quick or partial run draws
+# into bench/results.
+chart="bench/throughput.png"
+if [[ "${quick}" == 1 || "${workloads}" != "W1 W2 W3 W4" || "${tools}" != "node aria2 curl" ]]; then
+  chart="bench/results/throughput-partial.png"
+fi
 gnuplot -e "datafile='${work}/chart.dat'; outfile='${chart}'; subtitle='${mode}, ${runs} runs per tool, ${stamp}'" bench/throughput.gp
 echo "run.sh: wrote bench/results/run-${stamp}.md and ${chart}" >&2
