@@ -59,15 +59,27 @@ public sealed class FetchService(
         var registered = new FetchRegistered(
             scope, parsed.Id, incarnation, parsed.Requests, parsed.Title, parsed.Icons, parsed.DownloadTotal,
             reserved.QuotaRemaining, parsed.NotifyUrl, timeProvider.GetUtcNow(), parsed.BaseUrl);
+        RegistrationView view;
         try
         {
-            return await registrations.Ask<RegistrationView>(new CreateRegistration(entityId, registered), AskTimeout, cancellationToken).ConfigureAwait(false);
+            // The reservation's write and this one go to the journal together (often one transaction).
+            view = await registrations.Ask<RegistrationView>(new CreateRegistration(entityId, registered), AskTimeout, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
             scopeIndexes.Tell(new CancelReservation(index, parsed.Id, incarnation), null);
             throw;
         }
+
+        // Only a durable reservation makes the registration's id safe to announce; normally it already is.
+        var confirmed = await scopeIndexes.Ask<ReservationConfirmed>(new ConfirmReservation(index, parsed.Id, incarnation), AskTimeout, cancellationToken).ConfigureAwait(false);
+        if (!confirmed.Confirmed)
+        {
+            registrations.Tell(new AbortRegistration(entityId), null);
+            throw new InvalidOperationException($"The scope index lost the reservation of '{parsed.Id}' (its journal write failed); the registration was aborted.");
+        }
+
+        return view;
     }
 
     /// <summary>The registration the id names (active, or settled and unreleased), or null.</summary>

@@ -7,15 +7,24 @@ namespace BgFetchCluster.Actors.Fetch;
 
 /// <summary>
 /// The registrations of one scope: which ids are active (unique among active ones; of concurrent
-/// reservations of one id exactly one wins, because the index handles one command at a time and
-/// stashes the rest while a reservation is persisted), which incarnation an id names, how much of
-/// the quota is used, and when settled registrations are due for automatic release.
+/// reservations of one id exactly one wins, because the index handles one command at a time and a
+/// reservation takes the id in that same turn), which incarnation an id names, how much of the quota
+/// is used, and when settled registrations are due for automatic release.
 /// </summary>
 /// <remarks>
-/// Group commit: one write is in flight at a time and everything that arrives meanwhile goes out as
-/// the next batch (<c>PersistAllAsync</c>), so a busy scope costs one round trip per batch, not per
-/// registration. Checks count the reservations that are accepted but not yet durable
-/// (<see cref="_pendingReserved"/>), so two creations of one id can never both succeed.
+/// <para>
+/// A reservation is answered at once, in the turn that takes the id, and journaled without waiting
+/// (<c>PersistAllAsync</c>; the journal gathers the writes of every actor into one transaction per round
+/// trip). The creator stores the registration meanwhile, so a creation costs one commit, not two in a
+/// row. Until its write is durable the reservation is visible here (the id is taken, getIds lists it)
+/// but not confirmed: the creator asks <see cref="ConfirmReservation"/> before it tells its client,
+/// and that answer waits for the write. The other events (settled, released, cancelled) change the
+/// state only once durable, so nobody sees an id freed that a crash could take again.
+/// </para>
+/// <para>
+/// Snapshots are taken only when no write is in flight, so a snapshot never holds a reservation that
+/// is not yet durable.
+/// </para>
 /// </remarks>
 public sealed class ScopeIndexActor : PersistentActor
 {
@@ -29,9 +38,10 @@ public sealed class ScopeIndexActor : PersistentActor
     private readonly Dictionary<string, Active> _active = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Id, string Incarnation), Settled> _settled = [];
     private readonly Dictionary<string, string> _latestSettled = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, long> _pendingReserved = new(StringComparer.Ordinal);
-    private readonly List<(IEvent Event, Action AfterDurable)> _batch = [];
-    private bool _writing;
+
+    /// <summary>Reservations taken but not yet durable, with whoever waits for their confirmation.</summary>
+    private readonly Dictionary<(string Id, string Incarnation), List<IActorRef>> _unconfirmed = [];
+    private int _writesInFlight;
     private long _nextOrder;
     private long _usedBytes;
     private int _eventsSinceSnapshot;
@@ -44,7 +54,8 @@ public sealed class ScopeIndexActor : PersistentActor
         Recover<SnapshotOffer>(offer => Restore((ScopeIndexSnapshot)offer.Snapshot));
         Recover<IEvent>(Apply);
         Command<ReserveId>(OnReserve);
-        Command<CancelReservation>(cancel => EnqueueIfActive(cancel.Id, cancel.Incarnation, new ScopeReservationCancelled(cancel.Id, cancel.Incarnation)));
+        Command<ConfirmReservation>(OnConfirm);
+        Command<CancelReservation>(cancel => PersistIfActive(cancel.Id, cancel.Incarnation, new ScopeReservationCancelled(cancel.Id, cancel.Incarnation)));
         Command<MarkIdSettled>(OnSettled);
         Command<MarkIdReleased>(OnReleased);
         Command<ResolveId>(resolve => Sender.Tell(new IdResolved(resolve.Id, Resolve(resolve.Id)), Self));
@@ -76,39 +87,66 @@ public sealed class ScopeIndexActor : PersistentActor
 
     private void OnReserve(ReserveId reserve)
     {
-        if (_active.ContainsKey(reserve.Id) || _pendingReserved.ContainsKey(reserve.Id))
+        if (_active.ContainsKey(reserve.Id))
         {
             Sender.Tell(new ReservationRefused("TypeError", 409, $"The scope already has an active registration with id '{reserve.Id}'."), Self);
             return;
         }
 
-        if (_active.Count + _pendingReserved.Count >= reserve.MaxActive)
+        if (_active.Count >= reserve.MaxActive)
         {
             Sender.Tell(new ReservationRefused("TypeError", 429, $"The scope is at its limit of {reserve.MaxActive} active registrations."), Self);
             return;
         }
 
-        var remaining = reserve.QuotaBytes - _usedBytes - _pendingReserved.Values.Sum();
+        var remaining = reserve.QuotaBytes - _usedBytes;
         if (reserve.DownloadTotal > remaining || reserve.UploadTotal > remaining)
         {
             Sender.Tell(new ReservationRefused("QuotaExceededError", 413, $"The request needs more storage than the scope has left ({Math.Max(0, remaining)} bytes)."), Self);
             return;
         }
 
-        var replyTo = Sender;
-        _pendingReserved[reserve.Id] = reserve.DownloadTotal;
-        Enqueue(new ScopeIdReserved(reserve.Id, reserve.Incarnation, reserve.DownloadTotal, _environment.TimeProvider.GetUtcNow()), () =>
+        // Taken now, in this turn: the next reservation of the id sees it, durable or not.
+        var reserved = new ScopeIdReserved(reserve.Id, reserve.Incarnation, reserve.DownloadTotal, _environment.TimeProvider.GetUtcNow());
+        Apply(reserved);
+        var key = (reserve.Id, reserve.Incarnation);
+        _unconfirmed[key] = [];
+        Persist(reserved, () =>
         {
-            _pendingReserved.Remove(reserve.Id);
-            replyTo.Tell(new IdReserved(reserve.Id, reserve.Incarnation, remaining), Self);
+            if (_unconfirmed.Remove(key, out var waiters))
+            {
+                foreach (var waiter in waiters)
+                {
+                    waiter.Tell(new ReservationConfirmed(reserve.Id, reserve.Incarnation, Confirmed: true), Self);
+                }
+            }
         });
+
+        // Queued in the journal before the creator hears of it, so on one node the registration's own
+        // write is never durable first and the confirmation is normally already due when asked for.
+        HandPersistedToJournal();
+        Sender.Tell(new IdReserved(reserve.Id, reserve.Incarnation, remaining), Self);
     }
 
-    private void EnqueueIfActive(string id, string incarnation, IEvent @event)
+    /// <summary>Answers once the reservation is durable; at once when it is, or when it is not (or no longer) held.</summary>
+    private void OnConfirm(ConfirmReservation confirm)
+    {
+        if (_unconfirmed.TryGetValue((confirm.Id, confirm.Incarnation), out var waiters))
+        {
+            waiters.Add(Sender);
+            return;
+        }
+
+        var held = (_active.TryGetValue(confirm.Id, out var active) && active.Incarnation == confirm.Incarnation)
+            || _settled.ContainsKey((confirm.Id, confirm.Incarnation));
+        Sender.Tell(new ReservationConfirmed(confirm.Id, confirm.Incarnation, held), Self);
+    }
+
+    private void PersistIfActive(string id, string incarnation, IEvent @event)
     {
         if (_active.TryGetValue(id, out var active) && active.Incarnation == incarnation)
         {
-            Enqueue(@event, static () => { });
+            Persist(@event, () => Apply(@event));
         }
     }
 
@@ -119,7 +157,12 @@ public sealed class ScopeIndexActor : PersistentActor
         var ack = new IdSettledAck(settled.Id, settled.Incarnation);
         if (_active.TryGetValue(settled.Id, out var active) && active.Incarnation == settled.Incarnation)
         {
-            Enqueue(new ScopeIdSettled(settled.Id, settled.Incarnation, settled.StoredBytes, _environment.TimeProvider.GetUtcNow()), () => replyTo.Tell(ack, Self));
+            var @event = new ScopeIdSettled(settled.Id, settled.Incarnation, settled.StoredBytes, _environment.TimeProvider.GetUtcNow());
+            Persist(@event, () =>
+            {
+                Apply(@event);
+                replyTo.Tell(ack, Self);
+            });
         }
         else
         {
@@ -131,42 +174,41 @@ public sealed class ScopeIndexActor : PersistentActor
     {
         if (_settled.ContainsKey((released.Id, released.Incarnation)))
         {
-            Enqueue(new ScopeIdReleased(released.Id, released.Incarnation), static () => { });
+            var @event = new ScopeIdReleased(released.Id, released.Incarnation);
+            Persist(@event, () => Apply(@event));
         }
     }
 
-    private void Enqueue(IEvent @event, Action afterDurable)
+    /// <summary>
+    /// Journals one event without stashing commands; <paramref name="afterDurable"/> runs once it is
+    /// stored (in persist order). Every write of a turn goes to the journal at the end of the turn.
+    /// </summary>
+    private void Persist(IEvent @event, Action afterDurable)
     {
-        _batch.Add((@event, afterDurable));
-        if (!_writing)
+        _writesInFlight++;
+        PersistAllAsync([@event], _ =>
         {
-            Flush();
-        }
-    }
-
-    private void Flush()
-    {
-        if (_batch.Count == 0)
-        {
-            return;
-        }
-
-        var batch = _batch.ToArray();
-        _batch.Clear();
-        _writing = true;
-        var applied = 0;
-        PersistAllAsync(batch.Select(static b => b.Event), e =>
-        {
-            Apply(e);
-            batch[applied++].AfterDurable();
-            if (applied == batch.Length)
-            {
-                _writing = false;
-                _eventsSinceSnapshot += batch.Length;
-                SnapshotIfDue();
-                Flush();
-            }
+            _writesInFlight--;
+            _eventsSinceSnapshot++;
+            afterDurable();
+            SnapshotIfDue();
         });
+    }
+
+    /// <inheritdoc />
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        // The index stops and starts again from the journal: reservations not yet durable may be lost.
+        foreach (var ((id, incarnation), waiters) in _unconfirmed)
+        {
+            foreach (var waiter in waiters)
+            {
+                waiter.Tell(new ReservationConfirmed(id, incarnation, Confirmed: false), Self);
+            }
+        }
+
+        _unconfirmed.Clear();
+        base.OnPersistFailure(cause, @event, sequenceNr);
     }
 
     private string? Resolve(string id) =>
@@ -234,7 +276,8 @@ public sealed class ScopeIndexActor : PersistentActor
 
     private void SnapshotIfDue()
     {
-        if (_eventsSinceSnapshot >= SnapshotEvery)
+        // With a write in flight the state holds a reservation (or the sequence numbers of events) not yet durable.
+        if (_eventsSinceSnapshot >= SnapshotEvery && _writesInFlight == 0)
         {
             _eventsSinceSnapshot = 0;
             SaveSnapshot(new ScopeIndexSnapshot(

@@ -1,11 +1,19 @@
 using BgFetchCluster.Actors.Runtime;
+using BgFetchCluster.Messages;
 
 namespace BgFetchCluster.Actors.Persistence;
 
 /// <summary>Recovery: newest snapshot, then the events after it, loaded off the mailbox and applied in one turn.</summary>
+/// <remarks>
+/// On its first start the actor decides in its first turn with a message: when that message is an
+/// <see cref="ICreatesEntity"/> (a sharded entity created under a fresh id), the history is known to be empty
+/// and nothing is read; the journal's unique key refuses the first write should that be wrong. Otherwise,
+/// and always after a restart, the history is loaded.
+/// </remarks>
 public abstract partial class PersistentActor
 {
     private readonly List<Func<object, bool>> _recoverHandlers = [];
+    private bool _recoveryStarted;
 
     /// <summary>Which snapshot recovery starts from; <see cref="SnapshotSelectionCriteria.None"/> replays everything.</summary>
     protected virtual SnapshotSelectionCriteria RecoverySnapshotCriteria => SnapshotSelectionCriteria.Latest;
@@ -41,7 +49,10 @@ public abstract partial class PersistentActor
     internal override void InvokePreStart()
     {
         base.InvokePreStart();
-        StartRecovery();
+
+        // Messages sent along with the start (a shard hands over the one that started the entity) are
+        // queued before this one; the first of them decides whether there is anything to read.
+        Self.Tell(new BeginRecovery(this), Self);
     }
 
     internal override void InvokePostRestart(Exception reason)
@@ -50,8 +61,25 @@ public abstract partial class PersistentActor
         StartRecovery();
     }
 
+    /// <summary>
+    /// The first message of the first start: an <see cref="ICreatesEntity"/> ends recovery at once, with an
+    /// empty history; anything else starts loading it. True when <paramref name="message"/> was consumed.
+    /// </summary>
+    private bool OnFirstMessage(object message)
+    {
+        if (message is ICreatesEntity)
+        {
+            CompleteRecovery(new RecoveryLoaded(this, null, [], 0));
+            return false;
+        }
+
+        StartRecovery();
+        return message is BeginRecovery;
+    }
+
     private void StartRecovery()
     {
+        _recoveryStarted = true;
         IsRecovering = true;
         _ = LoadAsync(PersistenceId, RecoverySnapshotCriteria, Persistence)
             .PipeTo(Self, Self, failure: e => new RecoveryLoadFailed(this, e));
@@ -85,6 +113,7 @@ public abstract partial class PersistentActor
 
     private void CompleteRecovery(RecoveryLoaded loaded)
     {
+        _recoveryStarted = true;
         try
         {
             if (loaded.Snapshot is { } offer)
@@ -132,4 +161,7 @@ public abstract partial class PersistentActor
         long HighestSequenceNr);
 
     private sealed record RecoveryLoadFailed(PersistentActor Owner, Exception Cause);
+
+    /// <summary>Sent to itself on the first start; see <see cref="OnFirstMessage"/>.</summary>
+    private sealed record BeginRecovery(PersistentActor Owner);
 }

@@ -166,6 +166,13 @@ public abstract partial class PersistentActor : ActorBase
                 OnWriteCompleted(completed);
                 FlushWrites();
                 return true;
+            case BeginRecovery when _recoveryStarted:
+                return true;
+        }
+
+        if (!_recoveryStarted && OnFirstMessage(message))
+        {
+            return true;
         }
 
         if (IsRecovering || _pendingWrites.Exists(static p => p.StashCommands))

@@ -1,7 +1,7 @@
 namespace BgFetchCluster.Messages.Fetch;
 
 /// <summary>Starts a registration entity with its accepted registration; replies <see cref="RegistrationView"/>.</summary>
-public sealed record CreateRegistration(string EntityId, FetchRegistered Registration) : ICommand, IEntityMessage;
+public sealed record CreateRegistration(string EntityId, FetchRegistered Registration) : ICommand, ICreatesEntity;
 
 /// <summary>Asks for the registration; replies <see cref="RegistrationView"/> or <see cref="RegistrationNotFound"/>.</summary>
 public sealed record GetRegistration(string EntityId) : IQuery, IEntityMessage;

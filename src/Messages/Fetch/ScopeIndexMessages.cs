@@ -13,11 +13,23 @@ public sealed record ReserveId(
     long QuotaBytes,
     int MaxActive) : ICommand, IEntityMessage;
 
-/// <summary>The id is reserved for this incarnation; <see cref="QuotaRemaining"/> is what the scope had left.</summary>
+/// <summary>
+/// The id is taken for this incarnation (durable or not yet: see <see cref="ConfirmReservation"/>);
+/// <see cref="QuotaRemaining"/> is what the scope had left.
+/// </summary>
 public sealed record IdReserved(string Id, string Incarnation, long QuotaRemaining);
 
 /// <summary>Why a reservation was refused, with the DOMException name and HTTP status of API.md.</summary>
 public sealed record ReservationRefused(string Name, int Status, string Detail);
+
+/// <summary>
+/// Asks whether the reservation is durable: replies <see cref="ReservationConfirmed"/> once it is, or at
+/// once when the index does not hold it (its write failed and the index started again without it).
+/// </summary>
+public sealed record ConfirmReservation(string EntityId, string Id, string Incarnation) : IQuery, IEntityMessage;
+
+/// <summary>The answer to <see cref="ConfirmReservation"/>: <see cref="Confirmed"/> is false when the reservation is lost.</summary>
+public sealed record ReservationConfirmed(string Id, string Incarnation, bool Confirmed);
 
 /// <summary>Undoes a reservation whose registration could not be created.</summary>
 public sealed record CancelReservation(string EntityId, string Id, string Incarnation) : ICommand, IEntityMessage;
