@@ -27,7 +27,14 @@ internal sealed partial class ActorCell
 
     public IEnumerable<IActorRef> Children => ChildrenSnapshot();
 
-    public IActorRef ActorOf(Props props, string? name = null)
+    public IActorRef ActorOf(Props props, string? name = null) => ActorOf(props, name, firstMessages: null);
+
+    /// <summary>
+    /// Starts a child whose mailbox already holds <paramref name="firstMessages"/> when it starts: they come
+    /// before anything the child sends itself in <c>PreStart</c> (a shard hands a new entity the message
+    /// that started it this way).
+    /// </summary>
+    internal IActorRef ActorOf(Props props, string? name, IEnumerable<(object Message, IActorRef? Sender)>? firstMessages)
     {
         ArgumentNullException.ThrowIfNull(props);
         if (name is null)
@@ -47,6 +54,12 @@ internal sealed partial class ActorCell
             {
                 throw new InvalidOperationException($"Actor name '{name}' is not unique among the children of {Path}.");
             }
+        }
+
+        foreach (var (message, sender) in firstMessages ?? [])
+        {
+            // Not scheduled: nothing runs before Create, which is processed first anyway.
+            child.EnqueueWithoutScheduling(message, sender);
         }
 
         child.SendSystemMessage(new Create());

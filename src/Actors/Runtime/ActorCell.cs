@@ -97,6 +97,9 @@ internal sealed partial class ActorCell : InternalActorRef, IActorContext
         TrySchedule(preferLocal: _current is not null);
     }
 
+    /// <summary>Queues a user message of a child not yet started; its Create schedules the mailbox.</summary>
+    internal void EnqueueWithoutScheduling(object message, IActorRef? sender) => _queue.Enqueue(message, sender);
+
     internal override void SendSystemMessage(SystemMessage message)
     {
         PushSystemMessage(message);

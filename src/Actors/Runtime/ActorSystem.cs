@@ -78,6 +78,10 @@ public sealed partial class ActorSystem : IAsyncDisposable
     /// <summary>Starts a top-level actor under <c>/user</c>; callable from any thread.</summary>
     public IActorRef ActorOf(Props props, string? name = null) => _guardian.ActorOf(props, name);
 
+    /// <summary>A top-level actor whose mailbox holds <paramref name="firstMessages"/> before it starts.</summary>
+    internal IActorRef ActorOf(Props props, string? name, IEnumerable<(object Message, IActorRef? Sender)> firstMessages) =>
+        _guardian.ActorOf(props, name, firstMessages);
+
     /// <summary>Stops an actor (after the message it is handling) and its children.</summary>
     public void Stop(IActorRef actor) => _guardian.Stop(actor);
 

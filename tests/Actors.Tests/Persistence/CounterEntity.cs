@@ -53,6 +53,11 @@ internal sealed class CounterEntity : PersistentActor
             _total += added.Amount;
             Sender.Tell(new Persisted(LastSequenceNr, _total), Self);
         }));
+        Command<Create>(create => Persist(new Added(create.Amount), added =>
+        {
+            _total += added.Amount;
+            Sender.Tell(new Persisted(LastSequenceNr, _total), Self);
+        }));
         Command<AddUnregistered>(add => Persist(new Unregistered(add.Amount), _ => Sender.Tell("handler ran for a rejected event", Self)));
         Command<GetState>(_ => Sender.Tell(new State(_total, LastSequenceNr, [.. _recoveryLog]), Self));
         Command<TakeSnapshot>(_ => SaveSnapshot(new CounterSnapshot(_total)));
@@ -81,6 +86,9 @@ internal sealed class CounterEntity : PersistentActor
     public sealed record AddAsync(int Amount);
 
     public sealed record AddUnregistered(int Amount);
+
+    /// <summary>Adds, and says the entity is new: as the first message it skips reading the history.</summary>
+    public sealed record Create(string EntityId, int Amount) : ICreatesEntity;
 
     public sealed record GetState;
 

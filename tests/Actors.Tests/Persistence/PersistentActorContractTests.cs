@@ -26,6 +26,10 @@ public abstract class PersistentActorContractTests : ActorTestKit
     private IActorRef Start(string persistenceId, IActorRef? observer = null) =>
         Sys.ActorOf(Props.Create(() => new CounterEntity(persistenceId, observer)));
 
+    /// <summary>Starts the counter with <paramref name="first"/> already in its mailbox, as a shard starts an entity.</summary>
+    private IActorRef StartWith(string persistenceId, object first, IActorRef sender) =>
+        Sys.ActorOf(Props.Create(() => new CounterEntity(persistenceId)), null, [(first, sender)]);
+
     private async Task StopAsync(IActorRef actor)
     {
         var probe = CreateTestProbe();
@@ -168,6 +172,44 @@ public abstract class PersistentActorContractTests : ActorTestKit
         var state = await Start(id).Ask<CounterEntity.State>(new CounterEntity.GetState());
         Assert.Equal(winner.Total, state.Total);
         Assert.Equal(1, state.LastSequenceNr);
+    }
+
+    [Fact]
+    public async Task CreatesEntity_AsTheFirstMessage_StartsEmptyAndRecoversNormallyLater()
+    {
+        var id = NewId();
+        var probe = CreateTestProbe();
+        var created = StartWith(id, new CounterEntity.Create(id, 5), probe);
+
+        var persisted = await probe.ExpectMsgAsync<CounterEntity.Persisted>();
+        Assert.Equal(1, persisted.SequenceNr);
+        Assert.Equal(5, persisted.Total);
+        Assert.Empty((await created.Ask<CounterEntity.State>(new CounterEntity.GetState())).RecoveryLog);
+
+        // A restart after a failure, and a later start, read the history as always.
+        created.Tell(new CounterEntity.Crash());
+        Assert.Equal(["added:5"], (await created.Ask<CounterEntity.State>(new CounterEntity.GetState())).RecoveryLog);
+        await StopAsync(created);
+        var state = await Start(id).Ask<CounterEntity.State>(new CounterEntity.GetState());
+        Assert.Equal((5, 1L), (state.Total, state.LastSequenceNr));
+    }
+
+    [Fact]
+    public async Task CreatesEntity_ForAnIdWithAHistory_IsRefusedByTheJournalAndStops()
+    {
+        var id = NewId();
+        var first = Start(id);
+        await first.Ask<CounterEntity.Persisted>(new CounterEntity.Add(1));
+        await StopAsync(first);
+
+        // The message claims a fresh id: nothing is read, so the first write collides with sequence number 1.
+        var probe = CreateTestProbe();
+        var impostor = StartWith(id, new CounterEntity.Create(id, 100), probe);
+        probe.Watch(impostor);
+        await probe.ExpectMsgAsync<Terminated>();
+
+        var state = await Start(id).Ask<CounterEntity.State>(new CounterEntity.GetState());
+        Assert.Equal((1, 1L), (state.Total, state.LastSequenceNr));
     }
 
     [Fact]

@@ -79,8 +79,7 @@ internal sealed partial class Shard
         switch (to)
         {
             case EntityState.Active:
-                entry.Ref = SpawnEntity(entityId);
-                entry.FlushTo(entry.Ref);
+                entry.Ref = SpawnEntity(entityId, entry.TakeBuffered());
                 break;
             case EntityState.None:
                 _entities.Remove(entityId);
@@ -168,20 +167,12 @@ internal sealed partial class Shard
 
         public void Buffer(object message, IActorRef sender) => (_buffer ??= new()).Enqueue((message, sender));
 
-        /// <summary>Delivers the held messages in arrival order, keeping each one's sender.</summary>
-        public void FlushTo(IActorRef entity)
+        /// <summary>The held messages in arrival order, each with its sender; the buffer is empty afterwards.</summary>
+        public IEnumerable<(object Message, IActorRef? Sender)> TakeBuffered()
         {
-            if (_buffer is null)
-            {
-                return;
-            }
-
-            while (_buffer.TryDequeue(out var held))
-            {
-                entity.Tell(held.Message, held.Sender);
-            }
-
+            var buffered = _buffer;
             _buffer = null;
+            return buffered is null ? [] : buffered.Select(static held => (held.Message, (IActorRef?)held.Sender)).ToList();
         }
     }
 }

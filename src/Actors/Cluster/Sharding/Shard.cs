@@ -165,10 +165,13 @@ internal sealed partial class Shard : ActorBase
         }
     }
 
-    /// <summary>Starts an entity child and watches it; called only by <see cref="Transition"/> on entering Active.</summary>
-    private IActorRef SpawnEntity(string entityId)
+    /// <summary>
+    /// Starts an entity child, its mailbox already holding <paramref name="buffered"/> (so the message that
+    /// started it is the first it sees), and watches it; called only by <see cref="Transition"/> on entering Active.
+    /// </summary>
+    private IActorRef SpawnEntity(string entityId, IEnumerable<(object Message, IActorRef? Sender)> buffered)
     {
-        var entity = Context.ActorOf(_entityProps(entityId), ChildNameFor(entityId));
+        var entity = Cell.ActorOf(_entityProps(entityId), ChildNameFor(entityId), buffered);
         Context.Watch(entity);
         _idByRef[entity] = entityId;
         return entity;
