@@ -148,7 +148,8 @@ run_node() {
   rm -rf "${data}"
   port="$(free_port)"
   ASPNETCORE_ENVIRONMENT=Development dotnet "${node_dll}" --urls="http://127.0.0.1:${port}" \
-    "--BgFetch:Storage:DataDirectory=${data}" "--Logging:LogLevel:Default=Warning" >"${work}/node.log" 2>&1 &
+    "--BgFetch:Storage:DataDirectory=${data}" "--Logging:LogLevel:Default=Warning" \
+    "--Logging:LogLevel:BgFetchCluster.Actors.ActorSystem=Information" >"${work}/node.log" 2>&1 &
   node_pid=$!
   until curl -sf -o /dev/null "http://127.0.0.1:${port}/ready"; do sleep 0.1; done
   local ticks0
@@ -170,6 +171,8 @@ run_node() {
   # CPU seconds (user + system) the node used during the workload (after start-up): printed for profiling, not in the table.
   echo "run.sh: node ${w} CPU $(awk -v hz="$(getconf CLK_TCK)" -v t0="${ticks0}" '{ printf "%.2f s during the workload (%.2f s at start-up)", ($14 + $15 - t0) / hz, t0 / hz }' "/proc/${node_pid}/stat")" >&2
   kill "${node_pid}"; wait "${node_pid}" 2>/dev/null || true; node_pid=""
+  # The journal's totals, logged when the node shuts down: commits (round trips) per workload, for profiling.
+  echo "run.sh: node ${w} $(grep -o 'Journal closed after .*' "${work}/node.log" | head -1)" >&2
   cp "${work}/node.log" "bench/results/node-${stamp}-${w}.log"
   rm -rf "${data}"
   # RESULT wall=<s> bytes=<n> registrations=<n>

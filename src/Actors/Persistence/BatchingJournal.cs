@@ -32,6 +32,9 @@ public sealed partial class BatchingJournal : IAsyncDisposable
     private readonly int _maxBatchSize;
     private readonly Channel<PendingWrite> _pending;
     private readonly Task _consumer;
+    private long _roundTrips;
+    private long _writes;
+    private long _events;
 
     /// <summary>Starts batching writes to <paramref name="inner"/>; the caller still owns (and disposes) it.</summary>
     public BatchingJournal(IJournal inner, int maxBatchSize = DefaultMaxBatchSize)
@@ -49,6 +52,15 @@ public sealed partial class BatchingJournal : IAsyncDisposable
         });
         _consumer = Task.Run(ConsumeAsync);
     }
+
+    /// <summary>Transactions sent to the inner journal so far (a failed batch retried write by write counts each retry).</summary>
+    public long RoundTrips => Volatile.Read(ref _roundTrips);
+
+    /// <summary>Atomic writes stored so far.</summary>
+    public long Writes => Volatile.Read(ref _writes);
+
+    /// <summary>Events stored so far.</summary>
+    public long Events => Volatile.Read(ref _events);
 
     /// <summary>
     /// Writes one atomic write, batched with whatever other writes are waiting. Completes when the
@@ -154,9 +166,11 @@ public sealed partial class BatchingJournal : IAsyncDisposable
         {
             // The inner writes get no caller's token: a batch serves many callers and is never
             // abandoned halfway for one of them.
+            Volatile.Write(ref _roundTrips, _roundTrips + 1);
             await _inner.WriteAsync(writes, CancellationToken.None).ConfigureAwait(false);
             foreach (var pending in batch)
             {
+                Counted(pending.Write);
                 pending.Succeed();
             }
 
@@ -177,7 +191,9 @@ public sealed partial class BatchingJournal : IAsyncDisposable
         {
             try
             {
+                Volatile.Write(ref _roundTrips, _roundTrips + 1);
                 await _inner.WriteAsync([pending.Write], CancellationToken.None).ConfigureAwait(false);
+                Counted(pending.Write);
                 pending.Succeed();
             }
             catch (Exception exception)
@@ -185,6 +201,13 @@ public sealed partial class BatchingJournal : IAsyncDisposable
                 pending.Fail(exception);
             }
         }
+    }
+
+    /// <summary>Counts a stored write; only the consumer loop writes the counters.</summary>
+    private void Counted(AtomicWrite write)
+    {
+        Volatile.Write(ref _writes, _writes + 1);
+        Volatile.Write(ref _events, _events + write.Events.Count);
     }
 
     [Conditional("DEBUG")]

@@ -9,10 +9,12 @@ namespace BgFetchCluster.Actors.Persistence;
 /// </summary>
 public sealed class PersistenceExtension : IAsyncDisposable
 {
+    private readonly ActorSystem _system;
     private readonly IJournal _inner;
 
-    private PersistenceExtension(IJournal journal, ISnapshotStore snapshots, EventSerializer serializer)
+    private PersistenceExtension(ActorSystem system, IJournal journal, ISnapshotStore snapshots, EventSerializer serializer)
     {
+        _system = system;
         _inner = journal;
         Journal = new BatchingJournal(journal);
         SnapshotStore = snapshots;
@@ -42,7 +44,7 @@ public sealed class PersistenceExtension : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(serializer);
         await journal.InitializeAsync(cancellationToken).ConfigureAwait(false);
         await snapshots.InitializeAsync(cancellationToken).ConfigureAwait(false);
-        var extension = new PersistenceExtension(journal, snapshots, serializer);
+        var extension = new PersistenceExtension(system, journal, snapshots, serializer);
         var registered = system.GetOrAddExtension(_ => extension);
         if (!ReferenceEquals(registered, extension))
         {
@@ -65,6 +67,7 @@ public sealed class PersistenceExtension : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Journal.DisposeAsync().ConfigureAwait(false);
+        _system.LogJournalClosed(Journal.RoundTrips, Journal.Writes, Journal.Events);
         await _inner.DisposeAsync().ConfigureAwait(false);
         await SnapshotStore.DisposeAsync().ConfigureAwait(false);
     }

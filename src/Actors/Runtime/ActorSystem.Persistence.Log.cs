@@ -14,6 +14,12 @@ public sealed partial class ActorSystem
     internal void LogRecoveryFailure(string persistenceId, Exception exception) =>
         RecoveryFailure(_logger, persistenceId, exception);
 
+    internal void LogJournalClosed(long roundTrips, long writes, long events) =>
+        JournalClosed(_logger, roundTrips, writes, events);
+
+    [LoggerMessage(EventId = 13, Level = LogLevel.Information, Message = "Journal closed after {RoundTrips} round trips for {Writes} writes ({Events} events)")]
+    private static partial void JournalClosed(ILogger logger, long roundTrips, long writes, long events);
+
     [LoggerMessage(EventId = 10, Level = LogLevel.Error, Message = "Persistent actor {PersistenceId} could not write sequence number {SequenceNr} and stops")]
     private static partial void PersistFailure(ILogger logger, string persistenceId, long sequenceNr, Exception exception);
 

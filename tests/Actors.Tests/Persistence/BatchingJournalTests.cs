@@ -22,6 +22,7 @@ public sealed class BatchingJournalTests
 
         Assert.Equal([1, 50], gated.BatchSizes);
         Assert.Equal(1, memory.SuccessfulBatches.Count(size => size == 50));
+        Assert.Equal((2L, 51L, 51L), (batching.RoundTrips, batching.Writes, batching.Events));
     }
 
     [Fact]
@@ -56,6 +57,9 @@ public sealed class BatchingJournalTests
         await Task.WhenAll(opener, before, after).WaitAsync(Deadline);
         await Assert.ThrowsAsync<JournalRejectionException>(() => poisoned.WaitAsync(Deadline));
         Assert.Equal(["opener", "before", "after"], memory.Stored);
+
+        // The opener, the failed batch, then each of its three writes alone; only stored writes count.
+        Assert.Equal((5L, 3L, 3L), (batching.RoundTrips, batching.Writes, batching.Events));
     }
 
     [Fact]
