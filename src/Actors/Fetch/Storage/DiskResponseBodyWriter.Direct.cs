@@ -95,6 +95,32 @@ internal sealed partial class DiskResponseBodyWriter
         return true;
     }
 
+    /// <inheritdoc />
+    public Memory<byte> GetAppendBuffer() =>
+        _direct is not null && _state == WriterState.Writable ? _filling[_fillingCount..] : Memory<byte>.Empty;
+
+    /// <inheritdoc />
+    public ValueTask AdvanceAsync(int count, CancellationToken cancellationToken = default)
+    {
+        ThrowIfNotWritable();
+        cancellationToken.ThrowIfCancellationRequested();
+        if (_direct is null || (uint)count > (uint)(_filling.Length - _fillingCount))
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), count, "More bytes than the append buffer held, or no append buffer was handed out.");
+        }
+
+        _state = WriterState.Faulted;
+        _fillingCount += count;
+        Length += count;
+        if (_fillingCount < _filling.Length)
+        {
+            _state = WriterState.Writable;
+            return ValueTask.CompletedTask;
+        }
+
+        return SubmitFullChunkAsync();
+    }
+
     /// <summary>Copies <paramref name="data"/> into the filling chunk, handing each full chunk to the device.</summary>
     private async ValueTask AppendDirectAsync(ReadOnlyMemory<byte> data)
     {
@@ -111,6 +137,12 @@ internal sealed partial class DiskResponseBodyWriter
             }
         }
 
+        _state = WriterState.Writable;
+    }
+
+    private async ValueTask SubmitFullChunkAsync()
+    {
+        await SubmitChunkAsync().ConfigureAwait(false);
         _state = WriterState.Writable;
     }
 

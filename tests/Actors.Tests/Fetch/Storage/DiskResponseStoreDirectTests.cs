@@ -39,6 +39,57 @@ public sealed class DiskResponseStoreDirectTests : IDisposable
     }
 
     [Fact]
+    public async Task AdvanceAsync_ReadingIntoTheAppendBufferWithFlushesBetween_ReadsBackByteExactWithSha256()
+    {
+        // As RecordDownload does: its own buffer while the writer offers none, the writer's chunk once it does.
+        var source = new GeneratedStream(Large);
+        var own = new byte[100_003];
+        long nextFlush = DiskResponseBodyWriter.DirectAfterBytes + 5;
+        string digest;
+        await using (var writer = await _store.OpenWriterAsync(Key, 0, 0))
+        {
+            while (true)
+            {
+                var direct = writer.GetAppendBuffer();
+                var read = await source.ReadAsync(direct.IsEmpty ? own : direct[..Math.Min(direct.Length, 77_777)]);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                if (direct.IsEmpty)
+                {
+                    await writer.WriteAsync(own.AsMemory(0, read));
+                }
+                else
+                {
+                    await writer.AdvanceAsync(read);
+                }
+
+                if (writer.Length >= nextFlush)
+                {
+                    await writer.FlushToDiskAsync();
+                    nextFlush += DirectIo.ChunkSize + 1_001;
+                }
+            }
+
+            digest = await writer.CompleteAsync();
+        }
+
+        Assert.Equal(ExpectedSha256(Large), digest);
+        Assert.Equal(GeneratedStream.Bytes(0, (int)Large), await ReadBodyAsync(_store, Key, 0));
+    }
+
+    [Fact]
+    public async Task AdvanceAsync_MoreThanTheAppendBufferHeld_Throws()
+    {
+        await using var writer = await _store.OpenWriterAsync(Key, 0, 0);
+        Assert.True(writer.GetAppendBuffer().IsEmpty);
+
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await writer.AdvanceAsync(1));
+    }
+
+    [Fact]
     public async Task FlushToDiskAsync_AtUnalignedOffsetsInDirectMode_KeepsEveryByteAndTheDigest()
     {
         // Checkpoints at odd offsets: each writes a partial block through the page cache, which the next chunk rewrites.
