@@ -23,10 +23,10 @@ internal sealed partial class DiskResponseBodyWriter : IResponseBodyWriter
     private readonly string _registrationKey;
     private readonly int _recordIndex;
     private readonly Action _release;
+    private readonly long _openedAt;
     private WriterState _state = WriterState.Writable;
     private string? _digest;
     private long _writebackFrom;
-    private readonly long _openedAt;
 
     private DiskResponseBodyWriter(FileStream file, IncrementalHash hash, string registrationKey, int recordIndex, long length, Action release)
     {

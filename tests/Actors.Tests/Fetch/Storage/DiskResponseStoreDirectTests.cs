@@ -39,6 +39,21 @@ public sealed class DiskResponseStoreDirectTests : IDisposable
     }
 
     [Fact]
+    public async Task CompleteAsync_BodyEndingExactlyOnAChunkBoundary_ReadsBackByteExactWithSha256()
+    {
+        const long length = DiskResponseBodyWriter.DirectAfterBytes + (2L * DirectIo.ChunkSize);
+        string digest;
+        await using (var writer = await _store.OpenWriterAsync(Key, 0, 0))
+        {
+            await CopyAsync(new GeneratedStream(length), writer, 65_536);
+            digest = await writer.CompleteAsync();
+        }
+
+        Assert.Equal(ExpectedSha256(length), digest);
+        Assert.Equal(GeneratedStream.Bytes(0, (int)length), await ReadBodyAsync(_store, Key, 0));
+    }
+
+    [Fact]
     public async Task AdvanceAsync_ReadingIntoTheAppendBufferWithFlushesBetween_ReadsBackByteExactWithSha256()
     {
         // As RecordDownload does: its own buffer while the writer offers none, the writer's chunk once it does.
