@@ -181,10 +181,13 @@ internal static partial class RecordDownload
             while (true)
             {
                 idle.CancelAfter(options.IdleTimeout);
+                // Large bodies offer their own (aligned, direct-write) memory: reading into it saves a copy per byte.
+                var direct = writer.GetAppendBuffer();
+                var target = direct.IsEmpty ? buffer.AsMemory(0, BufferSize) : direct;
                 int read;
                 try
                 {
-                    read = await body.ReadAsync(buffer.AsMemory(0, BufferSize), idle.Token).ConfigureAwait(false);
+                    read = await body.ReadAsync(target, idle.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
@@ -196,7 +199,15 @@ internal static partial class RecordDownload
                     break;
                 }
 
-                await writer.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                if (direct.IsEmpty)
+                {
+                    await writer.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await writer.AdvanceAsync(read, cancellationToken).ConfigureAwait(false);
+                }
+
                 if (writer.Length - lastProgress >= ProgressEveryBytes)
                 {
                     lastProgress = writer.Length;

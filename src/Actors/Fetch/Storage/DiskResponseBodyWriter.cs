@@ -10,7 +10,7 @@ namespace BgFetchCluster.Actors.Fetch.Storage;
 /// cancelled midway, so the file and the hash may disagree) → Disposed. Only Writable accepts writes; a faulted
 /// writer is reopened at the last checkpoint, which truncates whatever the failed write left behind.
 /// </remarks>
-internal sealed class DiskResponseBodyWriter : IResponseBodyWriter
+internal sealed partial class DiskResponseBodyWriter : IResponseBodyWriter
 {
     /// <summary>Chunks at least this large are hashed on another thread while they are written.</summary>
     private const int ParallelHashBytes = 64 * 1024;
@@ -23,6 +23,7 @@ internal sealed class DiskResponseBodyWriter : IResponseBodyWriter
     private readonly string _registrationKey;
     private readonly int _recordIndex;
     private readonly Action _release;
+    private readonly long _openedAt;
     private WriterState _state = WriterState.Writable;
     private string? _digest;
     private long _writebackFrom;
@@ -36,6 +37,7 @@ internal sealed class DiskResponseBodyWriter : IResponseBodyWriter
         _release = release;
         Length = length;
         _writebackFrom = length;
+        _openedAt = length;
         Interlocked.Increment(ref _openWriterCount);
     }
 
@@ -125,6 +127,11 @@ internal sealed class DiskResponseBodyWriter : IResponseBodyWriter
         // Pessimistic until the bytes are in the file buffer and the hash: a failure in between leaves the two out of
         // step.
         _state = WriterState.Faulted;
+        if (_direct is not null || (Length - _openedAt >= DirectAfterBytes && TryStartDirect(ref data)))
+        {
+            return AppendDirectAsync(data);
+        }
+
         // With as many bodies being written as there are cores, the cores are busy anyway and the hop only costs.
         if (data.Length < ParallelHashBytes || Volatile.Read(ref _openWriterCount) >= Environment.ProcessorCount)
         {
@@ -170,6 +177,8 @@ internal sealed class DiskResponseBodyWriter : IResponseBodyWriter
         _state = WriterState.Disposed;
         try
         {
+            // A chunk may still be on its way to the device (or in the hash): both must be done with it and the file.
+            await ReleaseDirectAsync().ConfigureAwait(false);
             await _file.DisposeAsync().ConfigureAwait(false);
         }
         catch (Exception e) when (DiskErrors.IsStorageError(e))
@@ -291,6 +300,11 @@ internal sealed class DiskResponseBodyWriter : IResponseBodyWriter
     private async Task FlushCoreAsync(CancellationToken cancellationToken)
     {
         _state = WriterState.Faulted;
+        if (_direct is not null)
+        {
+            await DrainDirectAsync().ConfigureAwait(false);
+        }
+
         try
         {
             await _file.FlushAsync(cancellationToken).ConfigureAwait(false);

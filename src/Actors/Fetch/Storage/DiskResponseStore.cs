@@ -7,7 +7,9 @@ namespace BgFetchCluster.Actors.Fetch.Storage;
 
 /// <summary>
 /// The embedded node's <see cref="IResponseStore"/>: one file per record under
-/// <c>{directory}/{hh}/{sha256(registrationKey)}/{recordIndex}.body</c>, streamed through a 64 KiB buffer.
+/// <c>{directory}/{hh}/{sha256(registrationKey)}/{recordIndex}.body</c>, streamed through a 64 KiB buffer (past
+/// 8 MiB, through aligned 1 MiB chunks written with O_DIRECT where the file system allows it; see
+/// <see cref="DiskResponseBodyWriter"/>).
 /// </summary>
 /// <remarks>
 /// Registration keys come from clients, so they never reach the file system as names: only the hex

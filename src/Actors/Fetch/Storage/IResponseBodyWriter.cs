@@ -12,6 +12,16 @@ public interface IResponseBodyWriter : IAsyncDisposable
     /// <summary>Appends <paramref name="data"/> to the body and to its running SHA-256.</summary>
     ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Memory the next bytes of the body may be read into directly (then appended with <see cref="AdvanceAsync"/>),
+    /// saving the copy <see cref="WriteAsync"/> makes; empty when the writer has none to offer right now. Valid until
+    /// the next call on the writer.
+    /// </summary>
+    Memory<byte> GetAppendBuffer();
+
+    /// <summary>Appends the first <paramref name="count"/> bytes of the memory from <see cref="GetAppendBuffer"/>.</summary>
+    ValueTask AdvanceAsync(int count, CancellationToken cancellationToken = default);
+
     /// <summary>Makes everything written so far durable (fsync); call before journaling a checkpoint at <see cref="Length"/>.</summary>
     Task FlushToDiskAsync(CancellationToken cancellationToken = default);
 
