@@ -7,14 +7,16 @@ namespace BgFetchCluster.Actors.Fetch.Storage;
 
 /// <summary>
 /// The embedded node's <see cref="IResponseStore"/>: one file per record under
-/// <c>{directory}/{hh}/{sha256(registrationKey)}/{recordIndex}.body</c>, streamed through a 64 KiB buffer (past
+/// <c>{directory}/{hh}/{sha256(registrationKey)}.{recordIndex}.body</c>, streamed through a 64 KiB buffer (past
 /// 8 MiB, through aligned 1 MiB chunks written with O_DIRECT where the file system allows it; see
 /// <see cref="DiskResponseBodyWriter"/>).
 /// </summary>
 /// <remarks>
 /// Registration keys come from clients, so they never reach the file system as names: only the hex
 /// SHA-256 of the key does, which keeps "..", "/", and unicode out of paths. The two-character fan-out keeps
-/// directories small. Prefix directories are never removed: deleting one would race with a writer of
+/// directories small. A registration has no directory of its own: creating one per registration was an inode
+/// allocation per creation, about a tenth of the node's CPU when many one-request registrations arrive
+/// (bench/README.md, W4). Prefix directories are never removed: deleting one would race with a writer of
 /// another registration creating its directory under it, and there are at most 256 of them.
 /// </remarks>
 public sealed class DiskResponseStore : IResponseStore
@@ -107,9 +109,13 @@ public sealed class DiskResponseStore : IResponseStore
     {
         ArgumentNullException.ThrowIfNull(registrationKey);
         cancellationToken.ThrowIfCancellationRequested();
+        var name = HashKey(registrationKey);
         try
         {
-            Directory.Delete(RegistrationDirectory(registrationKey), recursive: true);
+            foreach (var file in Directory.EnumerateFiles(PrefixDirectory(name), BodiesPattern(name)))
+            {
+                File.Delete(file);
+            }
         }
         catch (DirectoryNotFoundException)
         {
@@ -128,11 +134,11 @@ public sealed class DiskResponseStore : IResponseStore
     {
         ArgumentNullException.ThrowIfNull(registrationKey);
         cancellationToken.ThrowIfCancellationRequested();
-        var directory = new DirectoryInfo(RegistrationDirectory(registrationKey));
+        var name = HashKey(registrationKey);
         long total = 0;
         try
         {
-            foreach (var file in directory.EnumerateFiles("*" + BodyExtension))
+            foreach (var file in new DirectoryInfo(PrefixDirectory(name)).EnumerateFiles(BodiesPattern(name)))
             {
                 total += LengthOrZero(file);
             }
@@ -150,14 +156,17 @@ public sealed class DiskResponseStore : IResponseStore
     }
 
     /// <summary>Returns the file that holds a record's body.</summary>
-    internal string RecordPath(string registrationKey, int recordIndex) =>
-        Path.Combine(RegistrationDirectory(registrationKey), recordIndex.ToString(CultureInfo.InvariantCulture) + BodyExtension);
-
-    private string RegistrationDirectory(string registrationKey)
+    internal string RecordPath(string registrationKey, int recordIndex)
     {
         var name = HashKey(registrationKey);
-        return Path.Combine(_directory, name[..2], name);
+        return Path.Combine(PrefixDirectory(name), name + "." + recordIndex.ToString(CultureInfo.InvariantCulture) + BodyExtension);
     }
+
+    /// <summary>The fan-out directory of a hashed key: its first two hex digits.</summary>
+    private string PrefixDirectory(string name) => Path.Combine(_directory, name[..2]);
+
+    /// <summary>Matches every body of one registration in its prefix directory (the name is hex, so nothing else matches).</summary>
+    private static string BodiesPattern(string name) => name + ".*" + BodyExtension;
 
     /// <summary>Returns the lowercase hex SHA-256 of the key's UTF-16 code units (little-endian).</summary>
     /// <remarks>

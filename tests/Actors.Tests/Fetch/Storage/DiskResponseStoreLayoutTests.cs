@@ -45,7 +45,7 @@ public sealed partial class DiskResponseStoreLayoutTests : IDisposable
         var file = Assert.Single(Directory.GetFiles(_directory.Root, "*", SearchOption.AllDirectories));
         var relative = Path.GetRelativePath(_storeRoot, file).Replace('\\', '/');
         Assert.Matches(StoredBodyPath(), relative);
-        Assert.EndsWith("/7.body", relative, StringComparison.Ordinal);
+        Assert.EndsWith(".7.body", relative, StringComparison.Ordinal);
         Assert.Equal(GeneratedStream.Bytes(0, 10), await ReadBodyAsync(_store, key, 7));
     }
 
@@ -160,6 +160,6 @@ public sealed partial class DiskResponseStoreLayoutTests : IDisposable
         Assert.Equal(ResponseStoreFailure.WriterFaulted, next.Failure);
     }
 
-    [GeneratedRegex("^[0-9a-f]{2}/[0-9a-f]{64}/[0-9]+\\.body$")]
+    [GeneratedRegex("^[0-9a-f]{2}/[0-9a-f]{64}\\.[0-9]+\\.body$")]
     private static partial Regex StoredBodyPath();
 }
