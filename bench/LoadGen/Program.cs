@@ -6,7 +6,7 @@
 //                                              (default 16); waits until getIds() is empty
 //
 // Wall time runs from the first POST to the moment settlement is seen. The check that every registration
-// succeeded with the right byte count comes after the clock stops. Exit code 1 when anything failed.
+// succeeded with the right byte count (every registration) comes after the clock stops. Exit code 1 when anything failed.
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -113,11 +113,11 @@ async Task<int> ManyAsync()
 
     var wall = clock.Elapsed.TotalSeconds;
 
-    // Outside the clock: every tenth registration must have succeeded with its bytes.
+    // Outside the clock: every registration must have succeeded with its bytes.
     long bytes = 0;
     var checkedCount = 0;
     await Parallel.ForEachAsync(
-        Enumerable.Range(0, urls.Length).Where(static i => i % 10 == 0),
+        Enumerable.Range(0, urls.Length),
         new ParallelOptions { MaxDegreeOfParallelism = concurrency },
         async (i, cancellationToken) =>
         {

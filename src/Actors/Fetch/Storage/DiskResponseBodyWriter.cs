@@ -63,8 +63,7 @@ internal sealed partial class DiskResponseBodyWriter : IResponseBodyWriter
         var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         try
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            file = new FileStream(path, new FileStreamOptions
+            var options = new FileStreamOptions
             {
                 // Resuming needs the prefix, so only a fresh start may create the file; a missing file at offset > 0
                 // is a missing prefix, and must not leave an empty body behind for readers.
@@ -74,7 +73,21 @@ internal sealed partial class DiskResponseBodyWriter : IResponseBodyWriter
                 BufferSize = DiskResponseStore.BufferSize,
                 // Not Asynchronous: writes are synchronous page-cache copies (see WriteAsync).
                 Options = FileOptions.SequentialScan,
-            });
+            };
+            try
+            {
+                file = new FileStream(path, options);
+            }
+            catch (Exception e) when (offset == 0 && e is DirectoryNotFoundException or FileNotFoundException)
+            {
+                // The prefix directory is made by the first body that needs it; trying the file first saves a mkdir
+                // (which the kernel answers with EEXIST after a path walk) on every other one. A creating open can
+                // only miss its directory: .NET reports FileNotFound instead when another writer made the directory
+                // between the failed open and .NET's look at the parent.
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                file = new FileStream(path, options);
+            }
+
             if (file.Length < offset)
             {
                 throw MissingPrefix(registrationKey, recordIndex, offset, file.Length);

@@ -117,6 +117,35 @@ public sealed partial class DiskResponseStoreLayoutTests : IDisposable
     }
 
     [Fact]
+    public async Task OpenWriterAsync_NewRegistrationsSharingANewPrefixDirectory_AllOpenAtOnce()
+    {
+        // Writers racing to make the same prefix directory: the loser's open can fail with "file not found" (the
+        // directory appeared between its open and .NET's check of the parent), and must then simply open again.
+        var groups = Enumerable.Range(0, 20_000)
+            .Select(i => "racer-" + i)
+            .GroupBy(key => Path.GetDirectoryName(_store.RecordPath(key, 0)))
+            .Take(64)
+            .Select(group => group.Take(32).ToArray())
+            .ToArray();
+        foreach (var keys in groups)
+        {
+            var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var writers = keys.Select(key => Task.Run(async () =>
+            {
+                await start.Task;
+                await using var writer = await _store.OpenWriterAsync(key, 0, 0);
+                await writer.WriteAsync(GeneratedStream.Bytes(0, 10));
+                await writer.CompleteAsync();
+            })).ToArray();
+            start.SetResult();
+            await Task.WhenAll(writers);
+        }
+
+        Assert.Equal(groups.Sum(keys => keys.Length), Directory.GetFiles(_storeRoot, "*", SearchOption.AllDirectories).Length);
+        Assert.Equal(GeneratedStream.Bytes(0, 10), await ReadBodyAsync(_store, groups[^1][^1], 0));
+    }
+
+    [Fact]
     public async Task DeleteRegistrationAsync_WhileBodyIsBeingRead_LetsTheReaderFinish()
     {
         if (OperatingSystem.IsWindows())
