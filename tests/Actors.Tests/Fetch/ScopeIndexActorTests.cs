@@ -1,0 +1,151 @@
+using BgFetchCluster.Actors.Fetch;
+using BgFetchCluster.Actors.Fetch.Http;
+using BgFetchCluster.Actors.Fetch.Storage;
+using BgFetchCluster.Actors.Persistence;
+using BgFetchCluster.Actors.Persistence.Sqlite;
+using BgFetchCluster.Actors.Runtime;
+using BgFetchCluster.Actors.Tests.Persistence;
+using BgFetchCluster.Messages.Fetch;
+using BgFetchCluster.TestKit;
+
+namespace BgFetchCluster.Actors.Tests.Fetch;
+
+/// <summary>
+/// The scope index's reservation protocol on a real SQLite journal: a reservation is answered at once and
+/// confirmed only when durable; a reservation whose write fails is reported lost and the id is free again.
+/// </summary>
+public sealed class ScopeIndexActorTests(SqliteTestDatabase<ScopeIndexActorTests> database)
+    : ActorTestKit, IClassFixture<SqliteTestDatabase<ScopeIndexActorTests>>
+{
+    private const long Quota = 1L << 30;
+
+    private readonly string _scope = "scope-" + Guid.NewGuid().ToString("N");
+    private readonly string _bodies = Path.Combine(Path.GetTempPath(), "bgfetch-index-" + Guid.NewGuid().ToString("N"));
+    private HeldJournal? _journal;
+
+    public override async Task InitializeAsync()
+    {
+        _journal = new HeldJournal(new SqliteJournal(database.ConnectionString));
+        var serializer = new EventSerializer().RegisterFetchEvents();
+        await PersistenceExtension.RegisterAsync(Sys, _journal, new SqliteSnapshotStore(database.ConnectionString), serializer);
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (Directory.Exists(_bodies))
+        {
+            Directory.Delete(_bodies, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Reserve_IsAnsweredBeforeItsWriteIsDurable_AndConfirmedOnceItIs()
+    {
+        var index = StartIndex();
+        var probe = CreateTestProbe();
+        _journal!.Hold();
+
+        index.Tell(Reserve("a", "i1"), probe);
+        await probe.ExpectMsgAsync<IdReserved>(r => r.Id == "a");
+        await _journal.WriteEntered.WaitAsync(DefaultTimeout);
+
+        // Taken at once: a second creation of the id is refused, and getIds lists it.
+        index.Tell(Reserve("a", "i2"), probe);
+        Assert.Equal(409, (await probe.ExpectMsgAsync<ReservationRefused>()).Status);
+        index.Tell(new GetActiveIds(_scope), probe);
+        Assert.Equal(["a"], (await probe.ExpectMsgAsync<ActiveIds>()).Ids);
+
+        // Not confirmed while the write is held.
+        index.Tell(new ConfirmReservation(_scope, "a", "i1"), probe);
+        await probe.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+
+        _journal.Release();
+        Assert.True((await probe.ExpectMsgAsync<ReservationConfirmed>()).Confirmed);
+
+        // Once durable, a confirmation is answered at once; an incarnation never reserved is not confirmed.
+        index.Tell(new ConfirmReservation(_scope, "a", "i1"), probe);
+        Assert.True((await probe.ExpectMsgAsync<ReservationConfirmed>()).Confirmed);
+        index.Tell(new ConfirmReservation(_scope, "a", "other"), probe);
+        Assert.False((await probe.ExpectMsgAsync<ReservationConfirmed>()).Confirmed);
+    }
+
+    [Fact]
+    public async Task Reserve_WhoseWriteFails_IsReportedLost_AndTheIdIsFreeForTheNextIndex()
+    {
+        var index = StartIndex();
+        var probe = CreateTestProbe();
+        probe.Watch(index);
+        _journal!.Hold();
+
+        index.Tell(Reserve("b", "i1"), probe);
+        await probe.ExpectMsgAsync<IdReserved>();
+        await _journal.WriteEntered.WaitAsync(DefaultTimeout);
+        index.Tell(new ConfirmReservation(_scope, "b", "i1"), probe);
+        _journal.Fail();
+
+        // The waiter hears that the reservation is lost, and the index stops (it cannot know its state).
+        var answers = await probe.ReceiveNAsync<object>(2);
+        Assert.False(Assert.Single(answers.OfType<ReservationConfirmed>()).Confirmed);
+        Assert.Single(answers.OfType<Terminated>());
+
+        var next = StartIndex();
+        next.Tell(Reserve("b", "i2"), probe);
+        await probe.ExpectMsgAsync<IdReserved>(r => r.Incarnation == "i2");
+        next.Tell(new ConfirmReservation(_scope, "b", "i2"), probe);
+        Assert.True((await probe.ExpectMsgAsync<ReservationConfirmed>()).Confirmed);
+    }
+
+    private ReserveId Reserve(string id, string incarnation) => new(_scope, id, incarnation, 0, 0, Quota, 100);
+
+    private IActorRef StartIndex()
+    {
+        var environment = new FetchEnvironment(new Fetcher(new FetchOptions()), new DiskResponseStore(_bodies), TimeProvider.System, ActorRefs.Nobody);
+        return Sys.ActorOf(ScopeIndexActor.Props(_scope, environment));
+    }
+
+    /// <summary>Holds writes at a gate; released, they are stored, or failed as a storage error would fail them.</summary>
+    private sealed class HeldJournal(IJournal inner) : IJournal
+    {
+        private readonly TaskCompletionSource _writeEntered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private volatile TaskCompletionSource<bool>? _gate;
+
+        public Task WriteEntered => _writeEntered.Task;
+
+        public void Hold() => _gate = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Release() => _gate?.TrySetResult(true);
+
+        public void Fail() => _gate?.TrySetResult(false);
+
+        public async Task WriteAsync(IReadOnlyList<AtomicWrite> writes, CancellationToken cancellationToken = default)
+        {
+            if (_gate is { } gate)
+            {
+                _writeEntered.TrySetResult();
+                if (!await gate.Task.WaitAsync(DefaultTimeout, cancellationToken))
+                {
+                    _gate = null;
+                    throw new IOException("The test failed this write.");
+                }
+
+                _gate = null;
+            }
+
+            await inner.WriteAsync(writes, cancellationToken);
+        }
+
+        public Task InitializeAsync(CancellationToken cancellationToken = default) => inner.InitializeAsync(cancellationToken);
+
+        public IAsyncEnumerable<PersistentRepresentation> ReplayAsync(string persistenceId, long fromSequenceNr, long toSequenceNr, long max, CancellationToken cancellationToken = default) =>
+            inner.ReplayAsync(persistenceId, fromSequenceNr, toSequenceNr, max, cancellationToken);
+
+        public Task<long> ReadHighestSequenceNrAsync(string persistenceId, CancellationToken cancellationToken = default) =>
+            inner.ReadHighestSequenceNrAsync(persistenceId, cancellationToken);
+
+        public Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr, CancellationToken cancellationToken = default) =>
+            inner.DeleteMessagesToAsync(persistenceId, toSequenceNr, cancellationToken);
+
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
+    }
+}
