@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using BgFetchCluster.Actors.Persistence;
+using BgFetchCluster.Actors.Tests.Persistence;
 
 namespace BgFetchCluster.Actors.Tests.Cluster;
 
@@ -7,7 +8,7 @@ namespace BgFetchCluster.Actors.Tests.Cluster;
 /// Records the size of every atomic write per persistence id and can hold writes at a gate, so a
 /// test can pile up changes while one write is in flight and then see how they were batched.
 /// </summary>
-internal sealed class RecordingJournal(IJournal inner) : IJournal
+internal sealed class RecordingJournal(IJournal inner) : DelegatingJournal(inner)
 {
     private readonly TaskCompletionSource _writeEntered = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile TaskCompletionSource? _gate;
@@ -21,7 +22,7 @@ internal sealed class RecordingJournal(IJournal inner) : IJournal
 
     public void Release() => _gate?.TrySetResult();
 
-    public async Task WriteAsync(IReadOnlyList<AtomicWrite> writes, CancellationToken cancellationToken = default)
+    public override async Task WriteAsync(IReadOnlyList<AtomicWrite> writes, CancellationToken cancellationToken = default)
     {
         foreach (var write in writes)
         {
@@ -34,19 +35,6 @@ internal sealed class RecordingJournal(IJournal inner) : IJournal
             await gate.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
         }
 
-        await inner.WriteAsync(writes, cancellationToken);
+        await Inner.WriteAsync(writes, cancellationToken);
     }
-
-    public Task InitializeAsync(CancellationToken cancellationToken = default) => inner.InitializeAsync(cancellationToken);
-
-    public IAsyncEnumerable<PersistentRepresentation> ReplayAsync(string persistenceId, long fromSequenceNr, long toSequenceNr, long max, CancellationToken cancellationToken = default) =>
-        inner.ReplayAsync(persistenceId, fromSequenceNr, toSequenceNr, max, cancellationToken);
-
-    public Task<long> ReadHighestSequenceNrAsync(string persistenceId, CancellationToken cancellationToken = default) =>
-        inner.ReadHighestSequenceNrAsync(persistenceId, cancellationToken);
-
-    public Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr, CancellationToken cancellationToken = default) =>
-        inner.DeleteMessagesToAsync(persistenceId, toSequenceNr, cancellationToken);
-
-    public ValueTask DisposeAsync() => inner.DisposeAsync();
 }

@@ -105,7 +105,7 @@ public sealed class ScopeIndexActorTests(SqliteTestDatabase<ScopeIndexActorTests
     }
 
     /// <summary>Holds writes at a gate; released, they are stored, or failed as a storage error would fail them.</summary>
-    private sealed class HeldJournal(IJournal inner) : IJournal
+    private sealed class HeldJournal(IJournal inner) : DelegatingJournal(inner)
     {
         private readonly TaskCompletionSource _writeEntered = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private volatile TaskCompletionSource<bool>? _gate;
@@ -118,7 +118,7 @@ public sealed class ScopeIndexActorTests(SqliteTestDatabase<ScopeIndexActorTests
 
         public void Fail() => _gate?.TrySetResult(false);
 
-        public async Task WriteAsync(IReadOnlyList<AtomicWrite> writes, CancellationToken cancellationToken = default)
+        public override async Task WriteAsync(IReadOnlyList<AtomicWrite> writes, CancellationToken cancellationToken = default)
         {
             if (_gate is { } gate)
             {
@@ -132,20 +132,7 @@ public sealed class ScopeIndexActorTests(SqliteTestDatabase<ScopeIndexActorTests
                 _gate = null;
             }
 
-            await inner.WriteAsync(writes, cancellationToken);
+            await Inner.WriteAsync(writes, cancellationToken);
         }
-
-        public Task InitializeAsync(CancellationToken cancellationToken = default) => inner.InitializeAsync(cancellationToken);
-
-        public IAsyncEnumerable<PersistentRepresentation> ReplayAsync(string persistenceId, long fromSequenceNr, long toSequenceNr, long max, CancellationToken cancellationToken = default) =>
-            inner.ReplayAsync(persistenceId, fromSequenceNr, toSequenceNr, max, cancellationToken);
-
-        public Task<long> ReadHighestSequenceNrAsync(string persistenceId, CancellationToken cancellationToken = default) =>
-            inner.ReadHighestSequenceNrAsync(persistenceId, cancellationToken);
-
-        public Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr, CancellationToken cancellationToken = default) =>
-            inner.DeleteMessagesToAsync(persistenceId, toSequenceNr, cancellationToken);
-
-        public ValueTask DisposeAsync() => inner.DisposeAsync();
     }
 }

@@ -7,7 +7,7 @@ namespace BgFetchCluster.Actors.Tests.Persistence;
 /// Holds the first batch until <see cref="Release"/>, so writes issued meanwhile pile up and must
 /// share the next batch: batching is then observed, not hoped for.
 /// </summary>
-internal sealed class GatedJournal(IJournal inner) : IJournal
+internal sealed class GatedJournal(IJournal inner) : DelegatingJournal(inner)
 {
     private readonly TaskCompletionSource _firstBatchEntered = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -19,7 +19,7 @@ internal sealed class GatedJournal(IJournal inner) : IJournal
 
     public void Release() => _gate.TrySetResult();
 
-    public async Task WriteAsync(IReadOnlyList<AtomicWrite> writes, CancellationToken cancellationToken = default)
+    public override async Task WriteAsync(IReadOnlyList<AtomicWrite> writes, CancellationToken cancellationToken = default)
     {
         BatchSizes.Enqueue(writes.Count);
         if (Interlocked.Increment(ref _batches) == 1)
@@ -28,19 +28,8 @@ internal sealed class GatedJournal(IJournal inner) : IJournal
             await _gate.Task.WaitAsync(JournalData.Deadline, cancellationToken);
         }
 
-        await inner.WriteAsync(writes, cancellationToken);
+        await Inner.WriteAsync(writes, cancellationToken);
     }
 
-    public Task InitializeAsync(CancellationToken cancellationToken = default) => inner.InitializeAsync(cancellationToken);
-
-    public IAsyncEnumerable<PersistentRepresentation> ReplayAsync(string persistenceId, long fromSequenceNr, long toSequenceNr, long max, CancellationToken cancellationToken = default) =>
-        inner.ReplayAsync(persistenceId, fromSequenceNr, toSequenceNr, max, cancellationToken);
-
-    public Task<long> ReadHighestSequenceNrAsync(string persistenceId, CancellationToken cancellationToken = default) =>
-        inner.ReadHighestSequenceNrAsync(persistenceId, cancellationToken);
-
-    public Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr, CancellationToken cancellationToken = default) =>
-        inner.DeleteMessagesToAsync(persistenceId, toSequenceNr, cancellationToken);
-
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }
