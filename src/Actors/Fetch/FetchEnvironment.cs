@@ -43,6 +43,15 @@ public sealed class FetchEnvironment(
     /// <summary>The region of registrations; the scope index releases expired ones through it.</summary>
     public IActorRef? RegistrationRegion { get; set; }
 
+    /// <summary>
+    /// Bodies of at most this many bytes are journaled with their record's settlement instead of stored as files
+    /// (<c>BgFetch:Storage:InlineBodyBytes</c>); 0 stores every body as a file.
+    /// </summary>
+    public int InlineBodyBytes { get; init; } = FetchNodeOptions.DefaultInlineBodyBytes;
+
+    /// <summary>The most inline body bytes one registration may hold (it keeps them in memory while it runs).</summary>
+    public const long InlineBytesPerRegistration = 1024 * 1024;
+
     /// <summary>How long settled records stay available before they are released automatically.</summary>
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(1);
 

@@ -43,6 +43,12 @@ public sealed record FetchNodeOptions
     /// <summary>How long settled records stay before automatic release.</summary>
     public TimeSpan Retention { get; init; } = TimeSpan.FromDays(1);
 
+    /// <summary>The default of <see cref="InlineBodyBytes"/>.</summary>
+    public const int DefaultInlineBodyBytes = 4096;
+
+    /// <summary>Bodies of at most this many bytes are journaled with their record's outcome instead of stored as files; 0: never.</summary>
+    public int InlineBodyBytes { get; init; } = DefaultInlineBodyBytes;
+
     /// <summary>Shards per entity type.</summary>
     public int NumberOfShards { get; init; } = 32;
 }
@@ -106,6 +112,7 @@ public sealed class FetchNode : IAsyncDisposable
         var environment = new FetchEnvironment(fetcher, store, clock, mediator)
         {
             Retention = options.Retention,
+            InlineBodyBytes = options.InlineBodyBytes,
             Log = system.LoggerFactory.CreateLogger("BgFetchCluster.Fetch"),
         };
         var settings = new ShardingSettings { NumberOfShards = options.NumberOfShards };

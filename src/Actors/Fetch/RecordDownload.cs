@@ -83,7 +83,9 @@ internal static partial class RecordDownload
                     var stored = writer?.Length ?? state.StoredBytes;
                     var reason = Describe(exception);
                     LogFailed(environment.Log, work.RegistrationKey, work.Index, attempt, reason);
-                    return new RecordOutcome(work.Index, RecordState.FetchError, stored, null, reason);
+                    // What arrived before the failure stays readable, as a stored partial body would.
+                    var inline = stored > 0 ? (writer as InlineBodyWriter)?.CopyInlineBody() : null;
+                    return new RecordOutcome(work.Index, RecordState.FetchError, stored, null, reason, inline);
                 }
             }
         }
@@ -118,14 +120,14 @@ internal static partial class RecordDownload
         if (ranged && status == (int)HttpStatusCode.PartialContent)
         {
             ValidatePartial(response, state);
-            writer ??= await OpenAsync(environment, work, state.StoredBytes, setWriter, cancellationToken).ConfigureAwait(false);
+            writer ??= await OpenAsync(environment, work, state.StoredBytes, setWriter, inline: false, cancellationToken).ConfigureAwait(false);
             expectedEnd = state.TotalLength ?? response.Content.Headers.ContentRange?.Length;
         }
         else if (ranged && status == (int)HttpStatusCode.RequestedRangeNotSatisfiable
             && response.Content.Headers.ContentRange?.Length == state.StoredBytes)
         {
             // The stored body is already complete (a crash came after the last byte, before the outcome).
-            writer ??= await OpenAsync(environment, work, state.StoredBytes, setWriter, cancellationToken).ConfigureAwait(false);
+            writer ??= await OpenAsync(environment, work, state.StoredBytes, setWriter, inline: false, cancellationToken).ConfigureAwait(false);
             var digest = await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
             return new RecordOutcome(work.Index, IsOk(state.Status) ? RecordState.Success : RecordState.BadStatus, writer.Length, digest, null);
         }
@@ -143,7 +145,9 @@ internal static partial class RecordDownload
                 await writer.DisposeAsync().ConfigureAwait(false);
             }
 
-            writer = await OpenAsync(environment, work, 0, setWriter, cancellationToken).ConfigureAwait(false);
+            // Inline only while no file can hold an earlier version of this body, which the inline one would leave behind.
+            var inline = work.StoredBytes == 0 && !work.HasResponse && writer is null or InlineBodyWriter { Spilled: false };
+            writer = await OpenAsync(environment, work, 0, setWriter, inline, cancellationToken).ConfigureAwait(false);
             state.Reset(response);
             parent.Tell(new RecordResponseStarted(work.Index, ToEvent(work.Index, response), ranged, state.Uploaded), null);
             expectedEnd = response.Content.Headers.ContentLength;
@@ -156,7 +160,8 @@ internal static partial class RecordDownload
         }
 
         var sha256 = await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
-        return new RecordOutcome(work.Index, IsOk(state.Status) ? RecordState.Success : RecordState.BadStatus, writer.Length, sha256, null);
+        var body = (writer as InlineBodyWriter)?.CopyInlineBody();
+        return new RecordOutcome(work.Index, IsOk(state.Status) ? RecordState.Success : RecordState.BadStatus, writer.Length, sha256, null, body);
     }
 
     private static async Task CopyBodyAsync(
@@ -238,9 +243,13 @@ internal static partial class RecordDownload
         RecordWork work,
         long offset,
         Action<IResponseBodyWriter> setWriter,
+        bool inline,
         CancellationToken cancellationToken)
     {
-        var writer = await environment.Store.OpenWriterAsync(work.RegistrationKey, work.Index, offset, cancellationToken).ConfigureAwait(false);
+        var store = environment.Store;
+        IResponseBodyWriter writer = inline && work.InlineLimit > 0
+            ? new InlineBodyWriter(work.InlineLimit, token => store.OpenWriterAsync(work.RegistrationKey, work.Index, 0, token))
+            : await store.OpenWriterAsync(work.RegistrationKey, work.Index, offset, cancellationToken).ConfigureAwait(false);
         setWriter(writer);
         return writer;
     }

@@ -2,7 +2,10 @@ using BgFetchCluster.Messages.Fetch;
 
 namespace BgFetchCluster.Actors.Fetch;
 
-/// <summary>Where a record starts: from nothing, or from a durable checkpoint with the response's validators.</summary>
+/// <summary>
+/// Where a record starts: from nothing, or from a durable checkpoint with the response's validators. A body of at
+/// most <see cref="InlineLimit"/> bytes (0: none) is journaled with the outcome instead of stored as a file.
+/// </summary>
 internal sealed record RecordWork(
     string RegistrationKey,
     int Index,
@@ -12,7 +15,8 @@ internal sealed record RecordWork(
     int Status,
     string? ETag,
     string? LastModified,
-    long? TotalLength);
+    long? TotalLength,
+    int InlineLimit = 0);
 
 /// <summary>The record's response headers arrived; <see cref="Restarted"/> when a resume was ignored and it starts from 0.</summary>
 internal sealed record RecordResponseStarted(int Index, RecordResponseReceived Response, bool Restarted, long Uploaded);
@@ -23,8 +27,8 @@ internal sealed record RecordBytes(int Index, long StoredBytes);
 /// <summary>The body is fsynced up to <see cref="StoredBytes"/>: journal it so a restart resumes there.</summary>
 internal sealed record RecordCheckpoint(int Index, long StoredBytes, long Uploaded);
 
-/// <summary>The record's final outcome.</summary>
-internal sealed record RecordOutcome(int Index, RecordState State, long Size, string? Sha256, string? Error);
+/// <summary>The record's final outcome; <see cref="Body"/> holds the body when it was kept inline rather than stored.</summary>
+internal sealed record RecordOutcome(int Index, RecordState State, long Size, string? Sha256, string? Error, byte[]? Body = null);
 
 /// <summary>A registration with a <c>notify</c> URL settled: deliver the event at least once.</summary>
 internal sealed record NotifySettled(string Url, string EntityId, RegistrationView Registration);

@@ -28,9 +28,20 @@ public sealed partial class RegistrationActor
                 response?.Status ?? 0,
                 response?.ETag,
                 response?.LastModified,
-                response?.TotalLength);
+                response?.TotalLength,
+                InlineLimitOf(i));
             _recordActors[i] = Context.ActorOf(RecordActor.Props(work, _environment), "record-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
+    }
+
+    /// <summary>
+    /// The inline limit of record <paramref name="index"/>: the node's, for as many records as fit in
+    /// <see cref="FetchEnvironment.InlineBytesPerRegistration"/> (the state keeps inline bodies in memory); 0 for the rest.
+    /// </summary>
+    private int InlineLimitOf(int index)
+    {
+        var limit = _environment.InlineBodyBytes;
+        return limit > 0 && (index + 1L) * limit <= FetchEnvironment.InlineBytesPerRegistration ? limit : 0;
     }
 
     private bool IsLive(int index) =>
@@ -128,7 +139,7 @@ public sealed partial class RegistrationActor
         // Group commit: outcomes that arrive while a write is in flight are stashed by the persistence layer and
         // come back together ahead of the FlushOutcomes sent here, so they go out as one write instead of one
         // round trip each (a registration of 1,000 small files used to settle its records one commit at a time).
-        _bufferedOutcomes[outcome.Index] = new RecordSettled(outcome.Index, outcome.State, outcome.Size, outcome.Sha256, outcome.Error);
+        _bufferedOutcomes[outcome.Index] = new RecordSettled(outcome.Index, outcome.State, outcome.Size, outcome.Sha256, outcome.Error, outcome.Body);
         if (_bufferedOutcomes.Count == 1)
         {
             Self.Tell(FlushOutcomes.Instance, Self);
@@ -314,7 +325,7 @@ public sealed partial class RegistrationActor
     {
         if (_recordWaiters.Remove(index, out var waiters))
         {
-            var ready = new RecordReady(_state.ToRecordView(index), _state.Phase != RegistrationPhase.Released);
+            var ready = new RecordReady(_state.ToRecordView(index), _state.Phase != RegistrationPhase.Released, _state.Records[index].InlineBody);
             foreach (var waiter in waiters)
             {
                 waiter.Tell(ready, Self);

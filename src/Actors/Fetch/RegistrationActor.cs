@@ -47,6 +47,8 @@ public sealed partial class RegistrationActor : PersistentActor
         Command<GetRecords>(_ => OnGetRecords());
         Command<AwaitRecord>(OnAwaitRecord);
         Command<BodiesDeleted>(OnBodiesDeleted);
+        Command<DeleteMessagesSuccess>(_ => { });
+        Command<DeleteMessagesFailure>(failure => LogHistoryNotDeleted(_environment.Log, PersistenceId, failure.Cause));
         Command<RecordResponseStarted>(OnResponseStarted);
         Command<RecordBytes>(OnBytes);
         Command<RecordCheckpoint>(OnCheckpoint);
@@ -106,6 +108,13 @@ public sealed partial class RegistrationActor : PersistentActor
             case RegistrationPhase.Settled:
                 // The index may not have heard of the settlement before a crash: tell it again (idempotent).
                 AnnounceSettlement();
+                break;
+            case RegistrationPhase.Released:
+                // A crash came between the release and the deletion of the history: delete it now.
+                DeleteMessages(LastSequenceNr);
+                break;
+            case RegistrationPhase.Empty when LastSequenceNr > 0:
+                _state.MarkHistoryDeleted();
                 break;
         }
     }
@@ -188,6 +197,9 @@ public sealed partial class RegistrationActor : PersistentActor
             _environment.ScopeIndexRegion.Tell(
                 new MarkIdReleased(ScopeIndexActor.EntityIdFor(definition.Scope), definition.Id, definition.Incarnation), Self);
             deleted.ReplyTo.Tell(new RecordsReleasedReply(_entityId), Self);
+            // The history goes too: it holds the inline bodies, and a released registration needs none of it. The
+            // journal keeps the highest sequence number, which is how a restart knows it was released.
+            DeleteMessages(LastSequenceNr);
             Context.Parent.Tell(new Passivate(StopEntity.Instance), Self);
         });
     }
@@ -214,7 +226,7 @@ public sealed partial class RegistrationActor : PersistentActor
 
         if (_state.Records[await.Index].State.IsSettled() && (_state.Phase == RegistrationPhase.Active || _settlementVisible))
         {
-            Sender.Tell(new RecordReady(_state.ToRecordView(await.Index), RecordsAvailable: true), Self);
+            Sender.Tell(new RecordReady(_state.ToRecordView(await.Index), RecordsAvailable: true, _state.Records[await.Index].InlineBody), Self);
             return;
         }
 

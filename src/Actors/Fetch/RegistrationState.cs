@@ -39,6 +39,9 @@ internal sealed class RecordData(FetchRequest request)
     public string? Sha256 { get; set; }
 
     public string? Error { get; set; }
+
+    /// <summary>The body, when it was journaled with the settlement instead of stored as a file.</summary>
+    public byte[]? InlineBody { get; set; }
 }
 
 /// <summary>
@@ -48,8 +51,9 @@ internal sealed class RecordData(FetchRequest request)
 /// <remarks>
 /// <code>
 ///   Empty ──FetchRegistered──▶ Active ──RegistrationSettled──▶ Settled ──RecordsReleased──▶ Released
-///                                 │ record events (response, checkpoint, restart, settled)
-///                                 └─────────────┘
+///     │                           │ record events (response, checkpoint, restart, settled)
+///     │                           └─────────────┘
+///     └──────────────────── history deleted after a release (MarkHistoryDeleted) ─────────────▶ Released
 /// </code>
 /// </remarks>
 internal sealed class RegistrationState
@@ -103,6 +107,7 @@ internal sealed class RegistrationState
                 done.CheckpointBytes = settled.Size;
                 done.Sha256 = settled.Sha256;
                 done.Error = settled.Error;
+                done.InlineBody = settled.Body;
                 if (done.Response is not null)
                 {
                     done.Uploaded = done.Request.BodyLength;
@@ -120,6 +125,12 @@ internal sealed class RegistrationState
                 break;
         }
     }
+
+    /// <summary>
+    /// Recovery found no events but a sequence number: a released registration's history was deleted (with any
+    /// inline bodies in it), and only its highest sequence number remains. The registration is gone.
+    /// </summary>
+    public void MarkHistoryDeleted() => Transition(RegistrationPhase.Empty, RegistrationPhase.Released);
 
     /// <summary>
     /// The natural settlement once every record has settled: success when all succeeded, otherwise the

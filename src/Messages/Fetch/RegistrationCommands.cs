@@ -30,8 +30,8 @@ public sealed record RecordsReleasedReply(string EntityId);
 /// <summary>The registration and its records, in request order.</summary>
 public sealed record RecordsReply(RegistrationView Registration, FetchRegistered Definition, IReadOnlyList<RecordView> Records);
 
-/// <summary>A settled record, in answer to <see cref="AwaitRecord"/>.</summary>
-public sealed record RecordReady(RecordView Record, bool RecordsAvailable);
+/// <summary>A settled record, in answer to <see cref="AwaitRecord"/>, with its body when that was journaled inline.</summary>
+public sealed record RecordReady(RecordView Record, bool RecordsAvailable, byte[]? InlineBody = null);
 
 /// <summary>Published on a registration's topic whenever its progress, result or reason changes.</summary>
 public sealed record RegistrationProgress(RegistrationView Registration, bool Settled);

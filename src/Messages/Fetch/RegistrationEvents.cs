@@ -45,9 +45,12 @@ public sealed record RecordCheckpointed(int Index, long StoredBytes, long Upload
 [SerializedName("bgfetch.record.restarted.v1")]
 public sealed record RecordRestarted(int Index) : IEvent;
 
-/// <summary>A record reached its final state.</summary>
+/// <summary>
+/// A record reached its final state. <see cref="Body"/> holds a small body journaled here instead of stored as a
+/// file (null: the response store has it, or there is none).
+/// </summary>
 [SerializedName("bgfetch.record.settled.v1")]
-public sealed record RecordSettled(int Index, RecordState State, long Size, string? Sha256, string? Error) : IEvent;
+public sealed record RecordSettled(int Index, RecordState State, long Size, string? Sha256, string? Error, byte[]? Body = null) : IEvent;
 
 /// <summary>The registration settled with its result and failure reason.</summary>
 [SerializedName("bgfetch.registration.settled.v1")]

@@ -1,4 +1,5 @@
 using BgFetchCluster.Actors.Fetch;
+using BgFetchCluster.Actors.Fetch.Storage;
 using BgFetchCluster.Messages.Fetch;
 using BgFetchCluster.Messages.Fetch.Api;
 using BgFetchCluster.Node.Configuration;
@@ -116,7 +117,9 @@ public static class RecordsApi
             return Problems.Of(409, "AbortError", $"Record {index} of '{routeId}' was aborted.");
         }
 
-        var body = await node.Store.OpenReadAsync(found.EntityId, index, cancellationToken);
+        var body = found.Ready.InlineBody is { } inline
+            ? new StoredBody(new MemoryStream(inline, writable: false))
+            : await node.Store.OpenReadAsync(found.EntityId, index, cancellationToken);
         if (body is null)
         {
             return Problems.Of(409, "InvalidStateError", $"The body of record {index} of '{routeId}' is no longer stored.");

@@ -31,6 +31,7 @@ public sealed class BgFetchSettings
         Provider = Storage.Provider,
         ConnectionString = Storage.ConnectionString,
         DataDirectory = Storage.DataDirectory,
+        InlineBodyBytes = Storage.InlineBodyBytes,
         Limits = Limits,
         Retention = Retention,
         Fetch = new FetchOptions
@@ -76,6 +77,12 @@ public sealed class BgFetchSettings
         _ = FetchSettings.ParseNetworks(Fetch.AllowedNetworks, "AllowedNetworks");
         _ = FetchSettings.ParseNetworks(Fetch.DeniedNetworks, "DeniedNetworks");
 
+        if (Storage.InlineBodyBytes is < 0 or > StorageSettings.MaxInlineBodyBytes)
+        {
+            throw new InvalidOperationException(
+                $"BgFetch:Storage:InlineBodyBytes must be between 0 (store every body as a file) and {StorageSettings.MaxInlineBodyBytes}.");
+        }
+
         if (Retention <= TimeSpan.Zero)
         {
             throw new InvalidOperationException("BgFetch:Retention must be positive.");
@@ -94,6 +101,12 @@ public sealed class StorageSettings
 
     /// <summary>Journal file and bodies of an embedded node.</summary>
     public string DataDirectory { get; set; } = "./data";
+
+    /// <summary>Bodies up to this size are journaled with their record instead of stored as files; 0: never.</summary>
+    public int InlineBodyBytes { get; set; } = FetchNodeOptions.DefaultInlineBodyBytes;
+
+    /// <summary>The largest <see cref="InlineBodyBytes"/> allowed: bodies beyond it belong in files, streamed.</summary>
+    public const int MaxInlineBodyBytes = 64 * 1024;
 }
 
 /// <summary><c>BgFetch:Fetch</c>.</summary>
