@@ -41,4 +41,25 @@ public sealed class FetchSettingsTests
         Assert.Contains("BgFetch:Fetch:DeniedNetworks", failure.Message, StringComparison.Ordinal);
         Assert.Contains(entry, failure.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(StorageSettings.MaxInlineBodyBytes + 1)]
+    public void InlineBodyBytes_OutOfRange_IsRefusedNamingTheKey(int bytes)
+    {
+        var settings = new BgFetchSettings { Storage = new StorageSettings { InlineBodyBytes = bytes } };
+
+        var failure = Assert.Throws<InvalidOperationException>(() => settings.Validate(isDevelopment: true));
+
+        Assert.Contains("BgFetch:Storage:InlineBodyBytes", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void InlineBodyBytes_DefaultsTo4KiBAndReachesTheNode()
+    {
+        var settings = new BgFetchSettings();
+
+        Assert.Equal(4096, settings.ToNodeOptions(isDevelopment: false).InlineBodyBytes);
+        Assert.Equal(0, new BgFetchSettings { Storage = new StorageSettings { InlineBodyBytes = 0 } }.ToNodeOptions(isDevelopment: false).InlineBodyBytes);
+    }
 }

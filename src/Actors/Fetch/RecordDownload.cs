@@ -257,7 +257,9 @@ internal static partial class RecordDownload
     private static HttpRequestMessage BuildRequest(FetchRequest request, ResumeState? resume)
     {
         var message = new HttpRequestMessage(new HttpMethod(request.Method), request.Url);
-        if (request.Body is { } body)
+        // GET and HEAD never have a body; an empty one here was read from a journal written before null bodies were
+        // left out of the JSON (see FetchRequest.Body).
+        if (request.Body is { } body && (body.Length > 0 || request.Method is not ("GET" or "HEAD")))
         {
             message.Content = new ByteArrayContent(body);
         }

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace BgFetchCluster.Messages.Fetch;
 
 /// <summary>A registration was accepted: everything needed to fetch it, fixed for its lifetime.</summary>
@@ -47,10 +49,16 @@ public sealed record RecordRestarted(int Index) : IEvent;
 
 /// <summary>
 /// A record reached its final state. <see cref="Body"/> holds a small body journaled here instead of stored as a
-/// file (null: the response store has it, or there is none).
+/// file (null: the response store has it, or there is none; left out of JSON then, see <see cref="FetchRequest.Body"/>).
 /// </summary>
 [SerializedName("bgfetch.record.settled.v1")]
-public sealed record RecordSettled(int Index, RecordState State, long Size, string? Sha256, string? Error, byte[]? Body = null) : IEvent;
+public sealed record RecordSettled(
+    int Index,
+    RecordState State,
+    long Size,
+    string? Sha256,
+    string? Error,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] byte[]? Body = null) : IEvent;
 
 /// <summary>The registration settled with its result and failure reason.</summary>
 [SerializedName("bgfetch.registration.settled.v1")]

@@ -26,7 +26,7 @@ internal sealed class InlineBodyWriter : IResponseBodyWriter
     private readonly Func<CancellationToken, Task<IResponseBodyWriter>> _openStoreWriter;
     private byte[]? _buffer;
     private IResponseBodyWriter? _spilled;
-    private bool _completed;
+    private string? _digest;
     private bool _disposed;
 
     /// <summary>
@@ -99,16 +99,15 @@ internal sealed class InlineBodyWriter : IResponseBodyWriter
     /// <inheritdoc />
     public async Task<string> CompleteAsync(CancellationToken cancellationToken = default)
     {
-        ThrowIfClosed();
-        if (_spilled is not null)
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_digest is null)
         {
-            var digest = await _spilled.CompleteAsync(cancellationToken).ConfigureAwait(false);
-            _completed = true;
-            return digest;
+            _digest = _spilled is not null
+                ? await _spilled.CompleteAsync(cancellationToken).ConfigureAwait(false)
+                : Convert.ToHexStringLower(SHA256.HashData(_buffer.AsSpan(0, BufferedLength)));
         }
 
-        _completed = true;
-        return Convert.ToHexStringLower(SHA256.HashData(_buffer.AsSpan(0, BufferedLength)));
+        return _digest;
     }
 
     /// <inheritdoc />
@@ -153,7 +152,7 @@ internal sealed class InlineBodyWriter : IResponseBodyWriter
     private void ThrowIfClosed()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_completed)
+        if (_digest is not null)
         {
             throw new InvalidOperationException("The body is complete: no writes may follow.");
         }
