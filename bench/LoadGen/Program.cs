@@ -128,9 +128,11 @@ async Task<int> ManyAsync()
 
     var wall = clock.Elapsed.TotalSeconds;
 
-    // Outside the clock: every registration must have succeeded with its bytes.
+    // Outside the clock: every registration must have succeeded, and every stored body (inline in the journal or in
+    // a file) must be the origin's, byte for byte.
     long bytes = 0;
     var checkedCount = 0;
+    using var origin = new HttpClient();
     await Parallel.ForEachAsync(
         Enumerable.Range(0, urls.Length),
         new ParallelOptions { MaxDegreeOfParallelism = concurrency },
@@ -142,6 +144,13 @@ async Task<int> ManyAsync()
             if (view["result"]!.GetValue<string>() != "success" && Interlocked.Increment(ref failures) <= 3)
             {
                 Console.Error.WriteLine($"r{i}: {view.ToJsonString()}");
+            }
+
+            var stored = await http.GetByteArrayAsync($"/v1/registrations/r{i}/records/0/body", cancellationToken);
+            var expected = await origin.GetByteArrayAsync(urls[i], cancellationToken);
+            if (!stored.AsSpan().SequenceEqual(expected) && Interlocked.Increment(ref failures) <= 3)
+            {
+                Console.Error.WriteLine($"r{i}: the stored body ({stored.Length} bytes) differs from the origin's ({expected.Length} bytes)");
             }
         });
 
