@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Security.Cryptography;
+using System.Text.Json;
 using BgFetchCluster.Messages.Fetch;
 using BgFetchCluster.Node.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;
@@ -89,6 +91,25 @@ public sealed class InlineBodyTests : IAsyncLifetime
         Assert.Single(StoredState.BodyFiles(_data.Path));
         using var body = await node.Client.GetAsync(new Uri("v1/registrations/files/records/0/body", UriKind.Relative));
         Assert.Equal(TestOrigin.Sha256Of(10), Convert.ToHexStringLower(SHA256.HashData(await body.Content.ReadAsByteArrayAsync())));
+    }
+
+    [Fact]
+    public async Task DownloadTotalExceeded_SmallBody_KeepsNoBody_AndTheBodyReadsAsTypeError()
+    {
+        await using var node = await NodeProcess.StartAsync(_data.Path);
+        using var created = await node.Client.CreateAsync(new
+        {
+            id = "limited",
+            requests = new[] { $"{_origin.BaseUrl}files/limited?size=3000" },
+            options = new { downloadTotal = 1000 },
+        });
+        var settled = await node.Client.WaitForSettledAsync("limited", Settle);
+
+        Assert.Equal(BackgroundFetchFailureReason.DownloadTotalExceeded, settled.FailureReason);
+        using var body = await node.Client.GetAsync(new Uri("v1/registrations/limited/records/0/body", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.Conflict, body.StatusCode);
+        Assert.Equal("TypeError", (await body.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("name").GetString());
+        Assert.Empty(StoredState.BodyFiles(_data.Path));
     }
 
     private Task<long> LiveRegistrationRowsAsync() =>

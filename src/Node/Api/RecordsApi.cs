@@ -122,7 +122,11 @@ public static class RecordsApi
             : await node.Store.OpenReadAsync(found.EntityId, index, cancellationToken);
         if (body is null)
         {
-            return Problems.Of(409, "InvalidStateError", $"The body of record {index} of '{routeId}' is no longer stored.");
+            // A record stopped by a limit (quota, downloadTotal) keeps no partial body when it was small enough to be
+            // held in memory: it failed, so it reads as a failure; a success or bad-status body that is gone is lost state.
+            return record.State is RecordState.Success or RecordState.BadStatus
+                ? Problems.Of(409, "InvalidStateError", $"The body of record {index} of '{routeId}' is no longer stored.")
+                : Problems.Of(409, "TypeError", $"Record {index} of '{routeId}' failed ({record.State}) and kept no body.");
         }
 
         http.Response.Headers["X-BgFetch-Status"] = response.Status.ToString(System.Globalization.CultureInfo.InvariantCulture);
