@@ -77,6 +77,21 @@ public sealed class HostileOriginTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task StallMidBody_SmallBody_MovesToItsFileAtTheFirstCheckpoint_ResumesAndEndsByteExact()
+    {
+        // 3,000 bytes fit the inline limit, but each attempt gets 1,000 and stalls: the first failure has to make
+        // them durable (a checkpoint), so the body leaves memory for its file, and the resumes continue the file.
+        var (registration, record) = await FetchAsync("stall-small", Url("stall-body", "ssmall", "size=3000&after=1000"));
+
+        Assert.Equal(BackgroundFetchResult.Success, registration.Result);
+        Assert.Equal(3000, record.Response!.Size);
+        Assert.Equal(HostileOrigin.Sha256Of(3000), record.Response.Sha256);
+        Assert.Equal([null, "bytes=1000-", "bytes=2000-"], _origin.Requests.Where(r => r.Path == "/stall-body/ssmall").Select(r => r.Range));
+        using var body = await _client.GetAsync(new Uri("v1/registrations/stall-small/records/0/body", UriKind.Relative));
+        Assert.Equal(HostileOrigin.Sha256Of(3000), Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await body.Content.ReadAsByteArrayAsync())));
+    }
+
+    [Fact]
     public async Task StallAfterTheLastByte_WithoutALength_ResumeAnswered416_IsComplete()
     {
         // All 5000 bytes, chunked, then the response never ends: the attempt times out with the body
