@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using BgFetchCluster.Actors.Fetch.Http;
 using BgFetchCluster.Actors.Fetch.Storage;
 using BgFetchCluster.Actors.Runtime;
@@ -17,8 +16,6 @@ public sealed class FetchEnvironment(
     TimeProvider timeProvider,
     IActorRef mediator)
 {
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> _recordLocks = new(StringComparer.Ordinal);
-
     /// <summary>The node's HTTP client.</summary>
     public Fetcher Fetcher { get; } = fetcher;
 
@@ -58,10 +55,6 @@ public sealed class FetchEnvironment(
     /// <summary>Who fetches next: the node-wide and per-origin limits, with registrations taking turns.</summary>
     public FetchScheduler Scheduler { get; } = new(fetcher.Options);
 
-    /// <summary>
-    /// One writer per record at a time: a record task cancelled by a stop may still be unwinding when its
-    /// replacement starts; the replacement waits so two writers never share a body file.
-    /// </summary>
-    internal SemaphoreSlim RecordLock(string registrationKey, int index) =>
-        _recordLocks.GetOrAdd(registrationKey + "#" + index.ToString(System.Globalization.CultureInfo.InvariantCulture), static _ => new SemaphoreSlim(1, 1));
+    /// <summary>One writer per record at a time (see <see cref="Fetch.RecordLocks"/>).</summary>
+    internal RecordLocks RecordLocks { get; } = new();
 }

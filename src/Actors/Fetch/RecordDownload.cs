@@ -19,13 +19,11 @@ internal static partial class RecordDownload
 
     public static async Task RunAsync(RecordWork work, FetchEnvironment environment, IActorRef parent, CancellationToken cancellationToken)
     {
-        var recordLock = environment.RecordLock(work.RegistrationKey, work.Index);
-        var holdsLock = false;
+        IDisposable? recordLock = null;
         FetchScheduler.Lease turn = default;
         try
         {
-            await recordLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-            holdsLock = true;
+            recordLock = await environment.RecordLocks.AcquireAsync(work.RegistrationKey, work.Index, cancellationToken).ConfigureAwait(false);
             turn = await environment.Scheduler.AcquireAsync(work.RegistrationKey, FetchScheduler.OriginOf(work.Request.Url), cancellationToken).ConfigureAwait(false);
             var outcome = await FetchAsync(work, environment, parent, cancellationToken).ConfigureAwait(false);
             parent.Tell(outcome, null);
@@ -41,10 +39,7 @@ internal static partial class RecordDownload
         finally
         {
             turn.Dispose();
-            if (holdsLock)
-            {
-                recordLock.Release();
-            }
+            recordLock?.Dispose();
         }
     }
 
