@@ -108,12 +108,14 @@ public sealed class HostileOriginTests : IAsyncLifetime
     [Fact]
     public async Task DripFasterThanIdleTimeout_IsSlowButSucceeds_InOneAttempt()
     {
-        // Five bytes 200 ms apart: a whole second in all, more than the 600 ms idle timeout, yet never idle that long.
-        var (registration, record) = await FetchAsync("drip-ok", Url("drip", "dok", "size=5&interval=200"));
+        // Twelve bytes 100 ms apart: more than a second in all, twice the 600 ms idle timeout, yet never idle that long.
+        // (The gap is a sixth of the timeout: with 200 ms, a test run sharing 2 cores with node processes once stalled
+        // the drip long enough for a second attempt.)
+        var (registration, record) = await FetchAsync("drip-ok", Url("drip", "dok", "size=12&interval=100"));
 
         Assert.Equal(BackgroundFetchResult.Success, registration.Result);
         Assert.Equal(RecordState.Success, record.State);
-        Assert.Equal(5, record.Response!.Size);
+        Assert.Equal(12, record.Response!.Size);
         Assert.Equal(1, _origin.AttemptsFor("dok"));
     }
 
