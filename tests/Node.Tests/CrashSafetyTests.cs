@@ -10,27 +10,16 @@ namespace BgFetchCluster.Node.Tests;
 /// A real node process is killed with SIGKILL in the middle of a large download and started again on
 /// the same data: the registration recovers from the journal and finishes byte-exact.
 /// </summary>
-public sealed class CrashSafetyTests : IAsyncLifetime
+public sealed class CrashSafetyTests : NodeProcessTests
 {
     private const long Size = 48L * 1024 * 1024;
     private const long Rate = 8L * 1024 * 1024;
-    private readonly TempDirectory _data = new();
-    private TestOrigin _origin = null!;
-
-    public async Task InitializeAsync() => _origin = await TestOrigin.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _origin.DisposeAsync();
-        _data.Dispose();
-    }
-
     [Fact]
     public async Task KillNineMidDownload_RestartResumesWithRangeAndFinishesWithTheRightSha256()
     {
-        var url = $"{_origin.BaseUrl}files/big.bin?size={Size}&rate={Rate}";
+        var url = $"{Origin.BaseUrl}files/big.bin?size={Size}&rate={Rate}";
         long downloadedBeforeKill;
-        await using (var first = await NodeProcess.StartAsync(_data.Path))
+        await using (var first = await NodeProcess.StartAsync(Data.Path))
         {
             using var created = await first.Client.CreateAsync(new { id = "crash", requests = new[] { url } });
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);
@@ -41,7 +30,7 @@ public sealed class CrashSafetyTests : IAsyncLifetime
             await first.KillAsync();
         }
 
-        await using var second = await NodeProcess.StartAsync(_data.Path);
+        await using var second = await NodeProcess.StartAsync(Data.Path);
         var seen = new List<long>();
         var settled = await second.Client.WaitForSettledAsync("crash", TimeSpan.FromSeconds(120), r => seen.Add(r.Downloaded));
 
@@ -49,13 +38,13 @@ public sealed class CrashSafetyTests : IAsyncLifetime
         Assert.Equal(Size, settled.Downloaded);
         var record = Assert.Single(await second.Client.MatchAllAsync("crash"));
         Assert.Equal(TestOrigin.Sha256Of(Size), record.Response!.Sha256);
-        Assert.True(_origin.RangedRequestsFor("big.bin") >= 1, "the restarted node should resume with a Range request");
+        Assert.True(Origin.RangedRequestsFor("big.bin") >= 1, "the restarted node should resume with a Range request");
         Assert.True(seen.SequenceEqual(seen.Order()), $"progress went backwards after the restart: {string.Join(", ", seen)}");
 
         // Where the resume started is the origin's to say: the first poll after the restart may come after the resumed
         // download has moved on. The checkpoint is past 0 and at most what was stored when the node died, which is
         // what the last poll saw plus what arrived before the kill a moment later (at most half a second at Rate).
-        var resumeRange = _origin.Requests.First(r => r.PathAndQuery.StartsWith("/files/big.bin", StringComparison.Ordinal) && r.Range is not null).Range!;
+        var resumeRange = Origin.Requests.First(r => r.PathAndQuery.StartsWith("/files/big.bin", StringComparison.Ordinal) && r.Range is not null).Range!;
         var resumedAt = long.Parse(resumeRange["bytes=".Length..^1], System.Globalization.CultureInfo.InvariantCulture);
         Assert.True(resumedAt > 0 && resumedAt <= downloadedBeforeKill + (Rate / 2), $"the restart should resume from a checkpoint near {downloadedBeforeKill}, resumed with {resumeRange}");
         var active = await second.Client.GetFromJsonAsync(new Uri("v1/registrations", UriKind.Relative), ApiJsonContext.Default.IdsBody);
@@ -65,8 +54,8 @@ public sealed class CrashSafetyTests : IAsyncLifetime
     [Fact]
     public async Task KillNineMidDownload_OriginIgnoresRange_RecordRestartsFromZeroAndEndsByteExact()
     {
-        var url = $"{_origin.BaseUrl}files/norange.bin?size={Size}&rate={Rate}&ignoreRange=1";
-        await using (var first = await NodeProcess.StartAsync(_data.Path))
+        var url = $"{Origin.BaseUrl}files/norange.bin?size={Size}&rate={Rate}&ignoreRange=1";
+        await using (var first = await NodeProcess.StartAsync(Data.Path))
         {
             using var created = await first.Client.CreateAsync(new { id = "norange", requests = new[] { url } });
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);
@@ -74,13 +63,13 @@ public sealed class CrashSafetyTests : IAsyncLifetime
             await first.KillAsync();
         }
 
-        await using var second = await NodeProcess.StartAsync(_data.Path);
+        await using var second = await NodeProcess.StartAsync(Data.Path);
         var settled = await second.Client.WaitForSettledAsync("norange", TimeSpan.FromSeconds(120));
 
         Assert.Equal(BackgroundFetchResult.Success, settled.Result);
         Assert.Equal(Size, settled.Downloaded);
         var record = Assert.Single(await second.Client.MatchAllAsync("norange"));
         Assert.Equal(TestOrigin.Sha256Of(Size), record.Response!.Sha256);
-        Assert.True(_origin.RangedRequestsFor("norange.bin") >= 1, "the restarted node should have asked for a range");
+        Assert.True(Origin.RangedRequestsFor("norange.bin") >= 1, "the restarted node should have asked for a range");
     }
 }

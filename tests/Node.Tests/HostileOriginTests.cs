@@ -45,6 +45,15 @@ public sealed class HostileOriginTests : IAsyncLifetime
         return (registration, record);
     }
 
+    /// <summary>Succeeded with the whole body of <paramref name="version"/>: its size and SHA-256.</summary>
+    private static void AssertSucceeded(RegistrationView registration, RecordView record, long size, int version = 1)
+    {
+        Assert.Equal(BackgroundFetchResult.Success, registration.Result);
+        Assert.Equal(RecordState.Success, record.State);
+        Assert.Equal(size, record.Response!.Size);
+        Assert.Equal(HostileOrigin.Sha256Of(size, version), record.Response.Sha256);
+    }
+
     private static void AssertFailed(RegistrationView registration, RecordView record, BackgroundFetchFailureReason reason, RecordState state)
     {
         Assert.Equal(BackgroundFetchResult.Failure, registration.Result);
@@ -83,9 +92,7 @@ public sealed class HostileOriginTests : IAsyncLifetime
         // them durable (a checkpoint), so the body leaves memory for its file, and the resumes continue the file.
         var (registration, record) = await FetchAsync("stall-small", Url("stall-body", "ssmall", "size=3000&after=1000"));
 
-        Assert.Equal(BackgroundFetchResult.Success, registration.Result);
-        Assert.Equal(3000, record.Response!.Size);
-        Assert.Equal(HostileOrigin.Sha256Of(3000), record.Response.Sha256);
+        AssertSucceeded(registration, record, 3000);
         Assert.Equal([null, "bytes=1000-", "bytes=2000-"], _origin.Requests.Where(r => r.Path == "/stall-body/ssmall").Select(r => r.Range));
         using var body = await _client.GetAsync(new Uri("v1/registrations/stall-small/records/0/body", UriKind.Relative));
         Assert.Equal(HostileOrigin.Sha256Of(3000), Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await body.Content.ReadAsByteArrayAsync())));
@@ -98,9 +105,7 @@ public sealed class HostileOriginTests : IAsyncLifetime
         // whole; the resume at byte 5000 gets 416 with "bytes */5000", which says it was all there.
         var (registration, record) = await FetchAsync("stall-last", Url("stall-body", "slast", "size=5000&after=5000&chunked=1"));
 
-        Assert.Equal(BackgroundFetchResult.Success, registration.Result);
-        Assert.Equal(5000, record.Response!.Size);
-        Assert.Equal(HostileOrigin.Sha256Of(5000), record.Response.Sha256);
+        AssertSucceeded(registration, record, 5000);
         Assert.Equal("bytes=5000-", _origin.Requests.Last(r => r.Path == "/stall-body/slast").Range);
         Assert.Equal(2, _origin.AttemptsFor("slast"));
     }
@@ -135,10 +140,7 @@ public sealed class HostileOriginTests : IAsyncLifetime
         const long size = 300_000;
         var (registration, record) = await FetchAsync("reset", Url("reset", "rs", $"size={size}&after=100000&resets=2"));
 
-        Assert.Equal(BackgroundFetchResult.Success, registration.Result);
-        Assert.Equal(RecordState.Success, record.State);
-        Assert.Equal(size, record.Response!.Size);
-        Assert.Equal(HostileOrigin.Sha256Of(size), record.Response.Sha256);
+        AssertSucceeded(registration, record, size);
         Assert.Equal(3, _origin.AttemptsFor("rs"));
         var resumes = _origin.Requests.Where(r => r.Path == "/reset/rs").Skip(1).ToList();
         Assert.All(resumes, r => Assert.Equal($"\"v1-{size}\"", r.IfRange));
@@ -155,10 +157,8 @@ public sealed class HostileOriginTests : IAsyncLifetime
         const long size = 200_000;
         var (registration, record) = await FetchAsync("reset-norange", Url("reset", "rnr", $"size={size}&after=120000&resets=1&ignoreRange=1"));
 
-        Assert.Equal(BackgroundFetchResult.Success, registration.Result);
-        Assert.Equal(size, record.Response!.Size);
+        AssertSucceeded(registration, record, size);
         Assert.Equal(size, registration.Downloaded);
-        Assert.Equal(HostileOrigin.Sha256Of(size), record.Response.Sha256);
         Assert.Equal(2, _origin.AttemptsFor("rnr"));
         Assert.StartsWith("bytes=", _origin.Requests.Where(r => r.Path == "/reset/rnr").Last().Range);
     }
@@ -295,10 +295,8 @@ public sealed class HostileOriginTests : IAsyncLifetime
         const long size = 100_000;
         var (registration, record) = await FetchAsync("etag-200", Url("etag-change", "e200", $"size={size}"));
 
-        Assert.Equal(BackgroundFetchResult.Success, registration.Result);
-        Assert.Equal(size, record.Response!.Size);
-        Assert.Equal(HostileOrigin.Sha256Of(size, version: 2), record.Response.Sha256);
-        Assert.Equal($"\"v2-{size}\"", record.Response.Headers["etag"]);
+        AssertSucceeded(registration, record, size, version: 2);
+        Assert.Equal($"\"v2-{size}\"", record.Response!.Headers["etag"]);
         Assert.Equal(2, _origin.AttemptsFor("e200"));
     }
 

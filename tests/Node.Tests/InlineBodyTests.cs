@@ -13,27 +13,16 @@ namespace BgFetchCluster.Node.Tests;
 /// Bodies up to <c>BgFetch:Storage:InlineBodyBytes</c> live in the journal event that settles their record, not in
 /// files: real node processes show they are served like stored bodies, survive SIGKILL, and go with a release.
 /// </summary>
-public sealed class InlineBodyTests : IAsyncLifetime
+public sealed class InlineBodyTests : NodeProcessTests
 {
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(30);
-    private readonly TempDirectory _data = new();
-    private TestOrigin _origin = null!;
-
-    public async Task InitializeAsync() => _origin = await TestOrigin.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _origin.DisposeAsync();
-        _data.Dispose();
-    }
-
     [Fact]
     public async Task SmallBodies_AreJournaledNotFiled_SurviveKillNine_ServeRanges_AndGoWithTheRelease()
     {
         // The default limit is 4,096 bytes: the first and the empty body are inline, the second is a file.
         long[] sizes = [3000, 5000, 0];
-        var requests = sizes.Select((size, i) => $"{_origin.BaseUrl}files/inline-{i}?size={size}").ToArray();
-        await using (var first = await NodeProcess.StartAsync(_data.Path))
+        var requests = sizes.Select((size, i) => $"{Origin.BaseUrl}files/inline-{i}?size={size}").ToArray();
+        await using (var first = await NodeProcess.StartAsync(Data.Path))
         {
             using var created = await first.Client.CreateAsync(new { id = "small", requests });
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);
@@ -41,9 +30,9 @@ public sealed class InlineBodyTests : IAsyncLifetime
             await first.KillAsync();
         }
 
-        Assert.Single(StoredState.BodyFiles(_data.Path));
+        Assert.Single(StoredState.BodyFiles(Data.Path));
 
-        await using var second = await NodeProcess.StartAsync(_data.Path);
+        await using var second = await NodeProcess.StartAsync(Data.Path);
         var records = await second.Client.MatchAllAsync("small");
         for (var i = 0; i < sizes.Length; i++)
         {
@@ -64,7 +53,7 @@ public sealed class InlineBodyTests : IAsyncLifetime
 
         using var released = await second.Client.DeleteAsync(new Uri("v1/registrations/small", UriKind.Relative));
         Assert.Equal(HttpStatusCode.NoContent, released.StatusCode);
-        Assert.Empty(StoredState.BodyFiles(_data.Path));
+        Assert.Empty(StoredState.BodyFiles(Data.Path));
 
         // The release deletes the registration's history, inline bodies and all; only its highest row stays, marked
         // deleted, so the sequence number is never reused.
@@ -84,11 +73,11 @@ public sealed class InlineBodyTests : IAsyncLifetime
     [Fact]
     public async Task InlineBodyBytesZero_StoresEveryBodyAsAFile()
     {
-        await using var node = await NodeProcess.StartAsync(_data.Path, "--BgFetch:Storage:InlineBodyBytes=0");
-        using var created = await node.Client.CreateAsync(new { id = "files", requests = new[] { $"{_origin.BaseUrl}files/tiny?size=10" } });
+        await using var node = await NodeProcess.StartAsync(Data.Path, "--BgFetch:Storage:InlineBodyBytes=0");
+        using var created = await node.Client.CreateAsync(new { id = "files", requests = new[] { $"{Origin.BaseUrl}files/tiny?size=10" } });
         Assert.Equal(BackgroundFetchResult.Success, (await node.Client.WaitForSettledAsync("files", Settle)).Result);
 
-        Assert.Single(StoredState.BodyFiles(_data.Path));
+        Assert.Single(StoredState.BodyFiles(Data.Path));
         using var body = await node.Client.GetAsync(new Uri("v1/registrations/files/records/0/body", UriKind.Relative));
         Assert.Equal(TestOrigin.Sha256Of(10), Convert.ToHexStringLower(SHA256.HashData(await body.Content.ReadAsByteArrayAsync())));
     }
@@ -96,11 +85,11 @@ public sealed class InlineBodyTests : IAsyncLifetime
     [Fact]
     public async Task DownloadTotalExceeded_SmallBody_KeepsNoBody_AndTheBodyReadsAsTypeError()
     {
-        await using var node = await NodeProcess.StartAsync(_data.Path);
+        await using var node = await NodeProcess.StartAsync(Data.Path);
         using var created = await node.Client.CreateAsync(new
         {
             id = "limited",
-            requests = new[] { $"{_origin.BaseUrl}files/limited?size=3000" },
+            requests = new[] { $"{Origin.BaseUrl}files/limited?size=3000" },
             options = new { downloadTotal = 1000 },
         });
         var settled = await node.Client.WaitForSettledAsync("limited", Settle);
@@ -109,7 +98,7 @@ public sealed class InlineBodyTests : IAsyncLifetime
         using var body = await node.Client.GetAsync(new Uri("v1/registrations/limited/records/0/body", UriKind.Relative));
         Assert.Equal(HttpStatusCode.Conflict, body.StatusCode);
         Assert.Equal("TypeError", (await body.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("name").GetString());
-        Assert.Empty(StoredState.BodyFiles(_data.Path));
+        Assert.Empty(StoredState.BodyFiles(Data.Path));
     }
 
     private Task<long> LiveRegistrationRowsAsync() =>
@@ -117,7 +106,7 @@ public sealed class InlineBodyTests : IAsyncLifetime
 
     private async Task<long> ScalarAsync(string sql)
     {
-        await using var connection = new SqliteConnection($"Data Source={Path.Combine(_data.Path, "journal.db")};Mode=ReadOnly;Pooling=False");
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(Data.Path, "journal.db")};Mode=ReadOnly;Pooling=False");
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
