@@ -23,7 +23,10 @@ namespace BgFetchCluster.Actors.Fetch;
 /// </para>
 /// <para>
 /// Snapshots are taken only when no write is in flight, so a snapshot never holds a reservation that
-/// is not yet durable.
+/// is not yet durable. A snapshot holds every entry, so the next is due after as many events as the last one
+/// held (at least <see cref="SnapshotEvery"/>): writing them costs a constant per event however large the
+/// scope grows, and a recovery replays about as many events as its snapshot has entries, at most. Only the
+/// last two snapshots are kept.
 /// </para>
 /// </remarks>
 public sealed class ScopeIndexActor : PersistentActor
@@ -45,13 +48,21 @@ public sealed class ScopeIndexActor : PersistentActor
     private long _nextOrder;
     private long _usedBytes;
     private int _eventsSinceSnapshot;
+    private long _lastSnapshotSequenceNr;
+    private int _entriesInLastSnapshot;
 
     /// <summary>Creates the index entity of one scope.</summary>
     public ScopeIndexActor(string entityId, FetchEnvironment environment)
     {
         _entityId = entityId;
         _environment = environment;
-        Recover<SnapshotOffer>(offer => Restore((ScopeIndexSnapshot)offer.Snapshot));
+        Recover<SnapshotOffer>(offer =>
+        {
+            var snapshot = (ScopeIndexSnapshot)offer.Snapshot;
+            _lastSnapshotSequenceNr = offer.Metadata.SequenceNr;
+            _entriesInLastSnapshot = snapshot.Active.Count + snapshot.Settled.Count;
+            Restore(snapshot);
+        });
         Recover<IEvent>(Apply);
         Command<ReserveId>(OnReserve);
         Command<ConfirmReservation>(OnConfirm);
@@ -61,8 +72,10 @@ public sealed class ScopeIndexActor : PersistentActor
         Command<ResolveId>(resolve => Sender.Tell(new IdResolved(resolve.Id, Resolve(resolve.Id)), Self));
         Command<GetActiveIds>(_ => Sender.Tell(new ActiveIds([.. _activeOrder.Values]), Self));
         Command<SweepExpired>(_ => SweepExpiredRecords());
-        Command<SaveSnapshotSuccess>(_ => { });
+        Command<SaveSnapshotSuccess>(OnSnapshotSaved);
         Command<SaveSnapshotFailure>(_ => { });
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(_ => { });
         Command<RecordsReleasedReply>(_ => { });
         Command<RegistrationNotFound>(_ => { });
     }
@@ -277,13 +290,28 @@ public sealed class ScopeIndexActor : PersistentActor
     private void SnapshotIfDue()
     {
         // With a write in flight the state holds a reservation (or the sequence numbers of events) not yet durable.
-        if (_eventsSinceSnapshot >= SnapshotEvery && _writesInFlight == 0)
+        if (_eventsSinceSnapshot >= Math.Max(SnapshotEvery, _entriesInLastSnapshot) && _writesInFlight == 0)
         {
             _eventsSinceSnapshot = 0;
+            _entriesInLastSnapshot = _active.Count + _settled.Count;
             SaveSnapshot(new ScopeIndexSnapshot(
                 [.. _activeOrder.Select(p => new ScopeIndexSnapshot.ActiveEntry(p.Value, _active[p.Value].Incarnation, _active[p.Value].ReservedBytes))],
                 [.. _settled.Select(p => new ScopeIndexSnapshot.SettledEntry(p.Key.Id, p.Key.Incarnation, p.Value.StoredBytes, p.Value.SettledAt, _latestSettled.GetValueOrDefault(p.Key.Id) == p.Key.Incarnation))]));
         }
+    }
+
+    /// <summary>
+    /// Keeps this snapshot and the one before it; older ones only take space (recovery loads the newest), and each
+    /// holds the whole index. A failed delete is covered by the next snapshot's, which deletes everything older.
+    /// </summary>
+    private void OnSnapshotSaved(SaveSnapshotSuccess saved)
+    {
+        if (_lastSnapshotSequenceNr > 0)
+        {
+            DeleteSnapshots(new SnapshotSelectionCriteria(MaxSequenceNr: _lastSnapshotSequenceNr - 1));
+        }
+
+        _lastSnapshotSequenceNr = saved.Metadata.SequenceNr;
     }
 
     private void Restore(ScopeIndexSnapshot snapshot)

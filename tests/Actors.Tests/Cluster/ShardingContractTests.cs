@@ -268,6 +268,47 @@ public abstract class ShardingContractTests : ActorTestKit
         Assert.Equal(ids.Skip(4).Select(id => $"started:{id}").Order(StringComparer.Ordinal), started.Order(StringComparer.Ordinal));
     }
 
+    [Fact]
+    public async Task Snapshots_ComeLessOftenAsAShardRemembersMore_AndOnlyTheLastTwoAreKept()
+    {
+        var probe = CreateTestProbe();
+        var region = StartRegion(Sys, probe);
+        var shard = ShardHash.ShardOf("grow-0", Settings.NumberOfShards);
+        var ids = Enumerable.Range(0, 4000).Select(i => $"grow-{i}").Where(id => ShardHash.ShardOf(id, Settings.NumberOfShards) == shard).Take(40).ToArray();
+
+        // 40 starts, one at a time. With SnapshotAfter = 5 a snapshot is due after max(5, entities in the last one)
+        // events: at about 5, 10, 20 and 40, instead of every 5 (a snapshot holds every entity, so snapshotting a
+        // large shard every 5 events would cost more than the events themselves).
+        foreach (var id in ids)
+        {
+            region.Tell(new Ping(id, 0), probe);
+            await probe.FishForMessageAsync<Pong>(p => p.EntityId == id);
+        }
+
+        var persistenceId = $"shard-{_typeName}-{shard}";
+        var snapshots = CreateStores().Snapshots;
+        var latest = await snapshots.LoadAsync(persistenceId, SnapshotSelectionCriteria.Latest);
+        Assert.NotNull(latest);
+        Assert.True(latest.Metadata.SequenceNr >= 20, $"the newest snapshot should cover at least 20 events, it is at {latest.Metadata.SequenceNr}");
+        var previous = await snapshots.LoadAsync(persistenceId, new SnapshotSelectionCriteria(MaxSequenceNr: latest.Metadata.SequenceNr - 1));
+        Assert.NotNull(previous);
+        Assert.True(latest.Metadata.SequenceNr - previous.Metadata.SequenceNr >= 10, $"snapshots at {previous.Metadata.SequenceNr} and {latest.Metadata.SequenceNr} are closer than the 10 entities the first held");
+
+        // Older snapshots are deleted once a newer one is saved (asynchronously: wait for it).
+        var deadline = DateTime.UtcNow + DefaultTimeout;
+        while (await snapshots.LoadAsync(persistenceId, new SnapshotSelectionCriteria(MaxSequenceNr: previous.Metadata.SequenceNr - 1)) is { } older)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the snapshot at {older.Metadata.SequenceNr} should have been deleted: only the last two are kept");
+            await Task.Delay(20);
+        }
+
+        var next = await RestartSystemAsync(Sys);
+        var nextProbe = CreateTestProbe();
+        StartRegion(next, nextProbe);
+        var started = await nextProbe.ReceiveNAsync<string>(ids.Length);
+        Assert.Equal(ids.Select(id => $"started:{id}").Order(StringComparer.Ordinal), started.Order(StringComparer.Ordinal));
+    }
+
     private IActorRef StartRegion(ActorSystem system, TestProbe probe) =>
         ShardRegion.Start(system, _typeName, ReportingEntity.PropsFor(probe), Settings);
 

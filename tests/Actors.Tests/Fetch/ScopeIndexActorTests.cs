@@ -96,7 +96,61 @@ public sealed class ScopeIndexActorTests(SqliteTestDatabase<ScopeIndexActorTests
         Assert.True((await probe.ExpectMsgAsync<ReservationConfirmed>()).Confirmed);
     }
 
-    private ReserveId Reserve(string id, string incarnation) => new(_scope, id, incarnation, 0, 0, Quota, 100);
+    [Fact]
+    public async Task Snapshots_ComeLessOftenAsTheIndexGrows_OnlyTheLastTwoAreKept_AndRecoveryHasEveryId()
+    {
+        const int count = 4000;
+        var index = StartIndex();
+        var probe = CreateTestProbe();
+        var persistenceId = "scope-index-" + _scope;
+        var snapshots = new SqliteSnapshotStore(database.ConnectionString);
+
+        // In rounds of 500 that become durable before the next (a snapshot waits until no write is in flight).
+        for (var round = 0; round < count / 500; round++)
+        {
+            for (var i = round * 500; i < (round + 1) * 500; i++)
+            {
+                index.Tell(Reserve($"id-{i}", "i", maxActive: count), probe);
+            }
+
+            await probe.ReceiveNAsync<IdReserved>(500);
+            index.Tell(new ConfirmReservation(_scope, $"id-{((round + 1) * 500) - 1}", "i"), probe);
+            Assert.True((await probe.ExpectMsgAsync<ReservationConfirmed>()).Confirmed);
+        }
+
+        // Due after max(1,000, entries in the last snapshot) events: at 1,000, 2,000 and 4,000, not every 1,000.
+        var deadline = DateTime.UtcNow + DefaultTimeout;
+        SelectedSnapshot? latest;
+        while ((latest = await snapshots.LoadAsync(persistenceId, SnapshotSelectionCriteria.Latest)) is not { Metadata.SequenceNr: count })
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"expected a snapshot at {count}, the newest is at {latest?.Metadata.SequenceNr}");
+            await Task.Delay(20);
+        }
+
+        var previous = await snapshots.LoadAsync(persistenceId, new SnapshotSelectionCriteria(MaxSequenceNr: latest.Metadata.SequenceNr - 1));
+        Assert.NotNull(previous);
+        Assert.Equal(2000, previous.Metadata.SequenceNr);
+
+        while (await snapshots.LoadAsync(persistenceId, new SnapshotSelectionCriteria(MaxSequenceNr: previous.Metadata.SequenceNr - 1)) is { } older)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the snapshot at {older.Metadata.SequenceNr} should have been deleted: only the last two are kept");
+            await Task.Delay(20);
+        }
+
+        await StopAsync(index, probe);
+        var next = StartIndex();
+        next.Tell(new GetActiveIds(_scope), probe);
+        Assert.Equal(Enumerable.Range(0, count).Select(i => $"id-{i}"), (await probe.ExpectMsgAsync<ActiveIds>()).Ids);
+    }
+
+    private async Task StopAsync(IActorRef actor, TestProbe probe)
+    {
+        probe.Watch(actor);
+        Sys.Stop(actor);
+        await probe.ExpectMsgAsync<Terminated>();
+    }
+
+    private ReserveId Reserve(string id, string incarnation, int maxActive = 100) => new(_scope, id, incarnation, 0, 0, Quota, maxActive);
 
     private IActorRef StartIndex()
     {

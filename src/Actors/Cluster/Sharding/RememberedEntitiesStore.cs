@@ -11,7 +11,9 @@ namespace BgFetchCluster.Actors.Cluster.Sharding;
 /// It lives apart from the shard because a persistent actor stashes every command while a write is in
 /// flight: the shard must keep routing to running entities meanwhile and gather the next batch of
 /// changes, so it sends at most one <see cref="UpdateRememberedEntities"/> at a time and this actor
-/// writes each one as a single atomic <c>PersistAll</c>.
+/// writes each one as a single atomic <c>PersistAll</c>. A snapshot holds every remembered entity, so the next
+/// is due after as many events as the last one held (at least the configured <c>SnapshotAfter</c>), which keeps
+/// their cost per event constant however many entities a shard remembers; only the last two are kept.
 /// </remarks>
 internal sealed class RememberedEntitiesStore : PersistentActor
 {
@@ -19,6 +21,8 @@ internal sealed class RememberedEntitiesStore : PersistentActor
     private readonly int _snapshotAfter;
     private readonly HashSet<string> _entities = new(StringComparer.Ordinal);
     private long _lastSnapshotSequenceNr;
+    private long _previousSnapshotSequenceNr;
+    private int _entitiesInLastSnapshot;
 
     public RememberedEntitiesStore(string persistenceId, int snapshotAfter)
     {
@@ -28,14 +32,18 @@ internal sealed class RememberedEntitiesStore : PersistentActor
         {
             _entities.Clear();
             _entities.UnionWith(((RememberedEntitiesSnapshot)offer.Snapshot).EntityIds);
+            _entitiesInLastSnapshot = _entities.Count;
             _lastSnapshotSequenceNr = offer.Metadata.SequenceNr;
+            _previousSnapshotSequenceNr = offer.Metadata.SequenceNr;
         });
         Recover<EntityStarted>(Apply);
         Recover<EntityStopped>(Apply);
         Command<GetRememberedEntities>(_ => Sender.Tell(new RememberedEntities([.. _entities]), Self));
         Command<UpdateRememberedEntities>(OnUpdate);
-        Command<SaveSnapshotSuccess>(_ => { });
+        Command<SaveSnapshotSuccess>(OnSnapshotSaved);
         Command<SaveSnapshotFailure>(_ => { });
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(_ => { });
     }
 
     public override string PersistenceId => _persistenceId;
@@ -53,9 +61,10 @@ internal sealed class RememberedEntitiesStore : PersistentActor
             }
 
             // LastSequenceNr covers the whole batch only once its last handler runs.
-            if (LastSequenceNr - _lastSnapshotSequenceNr >= _snapshotAfter)
+            if (LastSequenceNr - _lastSnapshotSequenceNr >= Math.Max(_snapshotAfter, _entitiesInLastSnapshot))
             {
                 _lastSnapshotSequenceNr = LastSequenceNr;
+                _entitiesInLastSnapshot = _entities.Count;
                 SaveSnapshot(new RememberedEntitiesSnapshot([.. _entities]));
             }
 
@@ -69,6 +78,17 @@ internal sealed class RememberedEntitiesStore : PersistentActor
             HandPersistedToJournal();
             Sender.Tell(new RememberedEntitiesQueued(update), Self);
         }
+    }
+
+    /// <summary>Keeps this snapshot and the one before it; older ones only take space (recovery loads the newest).</summary>
+    private void OnSnapshotSaved(SaveSnapshotSuccess saved)
+    {
+        if (_previousSnapshotSequenceNr > 0)
+        {
+            DeleteSnapshots(new SnapshotSelectionCriteria(MaxSequenceNr: _previousSnapshotSequenceNr - 1));
+        }
+
+        _previousSnapshotSequenceNr = saved.Metadata.SequenceNr;
     }
 
     private void Apply(object @event)
