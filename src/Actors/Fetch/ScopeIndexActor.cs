@@ -48,7 +48,6 @@ public sealed class ScopeIndexActor : PersistentActor
     private long _nextOrder;
     private long _usedBytes;
     private int _eventsSinceSnapshot;
-    private long _lastSnapshotSequenceNr;
     private int _entriesInLastSnapshot;
 
     /// <summary>Creates the index entity of one scope.</summary>
@@ -59,7 +58,6 @@ public sealed class ScopeIndexActor : PersistentActor
         Recover<SnapshotOffer>(offer =>
         {
             var snapshot = (ScopeIndexSnapshot)offer.Snapshot;
-            _lastSnapshotSequenceNr = offer.Metadata.SequenceNr;
             _entriesInLastSnapshot = snapshot.Active.Count + snapshot.Settled.Count;
             Restore(snapshot);
         });
@@ -72,7 +70,7 @@ public sealed class ScopeIndexActor : PersistentActor
         Command<ResolveId>(resolve => Sender.Tell(new IdResolved(resolve.Id, Resolve(resolve.Id)), Self));
         Command<GetActiveIds>(_ => Sender.Tell(new ActiveIds([.. _activeOrder.Values]), Self));
         Command<SweepExpired>(_ => SweepExpiredRecords());
-        Command<SaveSnapshotSuccess>(OnSnapshotSaved);
+        Command<SaveSnapshotSuccess>(KeepTwoNewestSnapshots);
         Command<SaveSnapshotFailure>(_ => { });
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(_ => { });
@@ -298,20 +296,6 @@ public sealed class ScopeIndexActor : PersistentActor
                 [.. _activeOrder.Select(p => new ScopeIndexSnapshot.ActiveEntry(p.Value, _active[p.Value].Incarnation, _active[p.Value].ReservedBytes))],
                 [.. _settled.Select(p => new ScopeIndexSnapshot.SettledEntry(p.Key.Id, p.Key.Incarnation, p.Value.StoredBytes, p.Value.SettledAt, _latestSettled.GetValueOrDefault(p.Key.Id) == p.Key.Incarnation))]));
         }
-    }
-
-    /// <summary>
-    /// Keeps this snapshot and the one before it; older ones only take space (recovery loads the newest), and each
-    /// holds the whole index. A failed delete is covered by the next snapshot's, which deletes everything older.
-    /// </summary>
-    private void OnSnapshotSaved(SaveSnapshotSuccess saved)
-    {
-        if (_lastSnapshotSequenceNr > 0)
-        {
-            DeleteSnapshots(new SnapshotSelectionCriteria(MaxSequenceNr: _lastSnapshotSequenceNr - 1));
-        }
-
-        _lastSnapshotSequenceNr = saved.Metadata.SequenceNr;
     }
 
     private void Restore(ScopeIndexSnapshot snapshot)

@@ -120,6 +120,7 @@ public abstract partial class PersistentActor
             {
                 ApplyRecovered(offer);
                 LastSequenceNr = offer.Metadata.SequenceNr;
+                _newestSnapshotSequenceNr = offer.Metadata.SequenceNr;
             }
 
             foreach (var (sequenceNr, @event) in loaded.Events)

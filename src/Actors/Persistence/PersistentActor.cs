@@ -30,6 +30,10 @@ public abstract partial class PersistentActor : ActorBase
     /// <summary>The sequence number of the last event persisted or replayed.</summary>
     public long LastSequenceNr { get; private set; }
 
+    /// <summary>The two newest snapshots known to be stored (0: none), for <see cref="KeepTwoNewestSnapshots"/>.</summary>
+    private long _newestSnapshotSequenceNr;
+    private long _secondNewestSnapshotSequenceNr;
+
     /// <summary>True while the actor replays its history; commands wait in a stash meanwhile.</summary>
     public bool IsRecovering { get; private set; } = true;
 
@@ -131,6 +135,31 @@ public abstract partial class PersistentActor : ActorBase
     protected void DeleteMessages(long toSequenceNr) =>
         _ = Persistence.Journal.DeleteMessagesToAsync(PersistenceId, toSequenceNr)
             .PipeTo(Self, Self, () => new DeleteMessagesSuccess(toSequenceNr), e => new DeleteMessagesFailure(toSequenceNr, e));
+
+    /// <summary>
+    /// Call with every <see cref="SaveSnapshotSuccess"/> to keep only the two newest snapshots (Akka's
+    /// <c>keepNSnapshots = 2</c>): older ones hold superseded state and only take space, since recovery loads the
+    /// newest. Two saves may be in flight at once and succeed in either order, so what is kept is decided by
+    /// sequence number, never by arrival; a delete that fails or loses a race is covered by the next one.
+    /// </summary>
+    protected void KeepTwoNewestSnapshots(SaveSnapshotSuccess saved)
+    {
+        ArgumentNullException.ThrowIfNull(saved);
+        var sequenceNr = saved.Metadata.SequenceNr;
+        if (sequenceNr > _newestSnapshotSequenceNr)
+        {
+            (_newestSnapshotSequenceNr, _secondNewestSnapshotSequenceNr) = (sequenceNr, _newestSnapshotSequenceNr);
+        }
+        else if (sequenceNr > _secondNewestSnapshotSequenceNr && sequenceNr != _newestSnapshotSequenceNr)
+        {
+            _secondNewestSnapshotSequenceNr = sequenceNr;
+        }
+
+        if (_secondNewestSnapshotSequenceNr > 0)
+        {
+            DeleteSnapshots(new SnapshotSelectionCriteria(MaxSequenceNr: _secondNewestSnapshotSequenceNr - 1));
+        }
+    }
 
     /// <summary>Deletes snapshots matching <paramref name="criteria"/>; the outcome arrives as a message.</summary>
     protected void DeleteSnapshots(SnapshotSelectionCriteria criteria) =>

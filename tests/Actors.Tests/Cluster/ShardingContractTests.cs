@@ -285,22 +285,23 @@ public abstract class ShardingContractTests : ActorTestKit
             await probe.FishForMessageAsync<Pong>(p => p.EntityId == id);
         }
 
+        // Saves and deletes finish in the background: wait until the store holds exactly two snapshots.
         var persistenceId = $"shard-{_typeName}-{shard}";
         var snapshots = CreateStores().Snapshots;
-        var latest = await snapshots.LoadAsync(persistenceId, SnapshotSelectionCriteria.Latest);
-        Assert.NotNull(latest);
-        Assert.True(latest.Metadata.SequenceNr >= 20, $"the newest snapshot should cover at least 20 events, it is at {latest.Metadata.SequenceNr}");
-        var previous = await snapshots.LoadAsync(persistenceId, new SnapshotSelectionCriteria(MaxSequenceNr: latest.Metadata.SequenceNr - 1));
-        Assert.NotNull(previous);
-        Assert.True(latest.Metadata.SequenceNr - previous.Metadata.SequenceNr >= 10, $"snapshots at {previous.Metadata.SequenceNr} and {latest.Metadata.SequenceNr} are closer than the 10 entities the first held");
-
-        // Older snapshots are deleted once a newer one is saved (asynchronously: wait for it).
         var deadline = DateTime.UtcNow + DefaultTimeout;
-        while (await snapshots.LoadAsync(persistenceId, new SnapshotSelectionCriteria(MaxSequenceNr: previous.Metadata.SequenceNr - 1)) is { } older)
+        SelectedSnapshot? latest, previous, older;
+        do
         {
-            Assert.True(DateTime.UtcNow < deadline, $"the snapshot at {older.Metadata.SequenceNr} should have been deleted: only the last two are kept");
             await Task.Delay(20);
+            latest = await snapshots.LoadAsync(persistenceId, SnapshotSelectionCriteria.Latest);
+            previous = latest is null ? null : await snapshots.LoadAsync(persistenceId, new SnapshotSelectionCriteria(MaxSequenceNr: latest.Metadata.SequenceNr - 1));
+            older = previous is null ? null : await snapshots.LoadAsync(persistenceId, new SnapshotSelectionCriteria(MaxSequenceNr: previous.Metadata.SequenceNr - 1));
+            Assert.True(DateTime.UtcNow < deadline, $"expected exactly two snapshots; saw {latest?.Metadata.SequenceNr}, {previous?.Metadata.SequenceNr}, {older?.Metadata.SequenceNr}");
         }
+        while (latest is null || previous is null || older is not null);
+
+        Assert.True(latest.Metadata.SequenceNr >= 20, $"the newest snapshot should cover at least 20 events, it is at {latest.Metadata.SequenceNr}");
+        Assert.True(latest.Metadata.SequenceNr - previous.Metadata.SequenceNr >= 10, $"snapshots at {previous.Metadata.SequenceNr} and {latest.Metadata.SequenceNr} are closer than the 10 entities the first held");
 
         var next = await RestartSystemAsync(Sys);
         var nextProbe = CreateTestProbe();

@@ -21,7 +21,6 @@ internal sealed class RememberedEntitiesStore : PersistentActor
     private readonly int _snapshotAfter;
     private readonly HashSet<string> _entities = new(StringComparer.Ordinal);
     private long _lastSnapshotSequenceNr;
-    private long _previousSnapshotSequenceNr;
     private int _entitiesInLastSnapshot;
 
     public RememberedEntitiesStore(string persistenceId, int snapshotAfter)
@@ -34,13 +33,12 @@ internal sealed class RememberedEntitiesStore : PersistentActor
             _entities.UnionWith(((RememberedEntitiesSnapshot)offer.Snapshot).EntityIds);
             _entitiesInLastSnapshot = _entities.Count;
             _lastSnapshotSequenceNr = offer.Metadata.SequenceNr;
-            _previousSnapshotSequenceNr = offer.Metadata.SequenceNr;
         });
         Recover<EntityStarted>(Apply);
         Recover<EntityStopped>(Apply);
         Command<GetRememberedEntities>(_ => Sender.Tell(new RememberedEntities([.. _entities]), Self));
         Command<UpdateRememberedEntities>(OnUpdate);
-        Command<SaveSnapshotSuccess>(OnSnapshotSaved);
+        Command<SaveSnapshotSuccess>(KeepTwoNewestSnapshots);
         Command<SaveSnapshotFailure>(_ => { });
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(_ => { });
@@ -78,17 +76,6 @@ internal sealed class RememberedEntitiesStore : PersistentActor
             HandPersistedToJournal();
             Sender.Tell(new RememberedEntitiesQueued(update), Self);
         }
-    }
-
-    /// <summary>Keeps this snapshot and the one before it; older ones only take space (recovery loads the newest).</summary>
-    private void OnSnapshotSaved(SaveSnapshotSuccess saved)
-    {
-        if (_previousSnapshotSequenceNr > 0)
-        {
-            DeleteSnapshots(new SnapshotSelectionCriteria(MaxSequenceNr: _previousSnapshotSequenceNr - 1));
-        }
-
-        _previousSnapshotSequenceNr = saved.Metadata.SequenceNr;
     }
 
     private void Apply(object @event)
