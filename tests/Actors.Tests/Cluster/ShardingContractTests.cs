@@ -240,15 +240,9 @@ public abstract class ShardingContractTests : ActorTestKit
     {
         var probe = CreateTestProbe();
         var region = StartRegion(Sys, probe);
-        var shard = ShardHash.ShardOf("snap-0", Settings.NumberOfShards);
-        var ids = Enumerable.Range(0, 400).Select(i => $"snap-{i}").Where(id => ShardHash.ShardOf(id, Settings.NumberOfShards) == shard).Take(8).ToArray();
 
         // 8 starts and 4 stops in one shard: more than two snapshots' worth of events (SnapshotAfter = 5).
-        foreach (var id in ids)
-        {
-            region.Tell(new Ping(id, 0), probe);
-            await probe.FishForMessageAsync<Pong>(p => p.EntityId == id);
-        }
+        var (shard, ids) = await StartInOneShardAsync(region, probe, "snap", 8);
 
         foreach (var id in ids.Take(4))
         {
@@ -273,17 +267,11 @@ public abstract class ShardingContractTests : ActorTestKit
     {
         var probe = CreateTestProbe();
         var region = StartRegion(Sys, probe);
-        var shard = ShardHash.ShardOf("grow-0", Settings.NumberOfShards);
-        var ids = Enumerable.Range(0, 4000).Select(i => $"grow-{i}").Where(id => ShardHash.ShardOf(id, Settings.NumberOfShards) == shard).Take(40).ToArray();
 
         // 40 starts, one at a time. With SnapshotAfter = 5 a snapshot is due after max(5, entities in the last one)
         // events: at about 5, 10, 20 and 40, instead of every 5 (a snapshot holds every entity, so snapshotting a
         // large shard every 5 events would cost more than the events themselves).
-        foreach (var id in ids)
-        {
-            region.Tell(new Ping(id, 0), probe);
-            await probe.FishForMessageAsync<Pong>(p => p.EntityId == id);
-        }
+        var (shard, ids) = await StartInOneShardAsync(region, probe, "grow", 40);
 
         // Saves and deletes finish in the background: wait until the store holds exactly two snapshots.
         var persistenceId = $"shard-{_typeName}-{shard}";
@@ -308,6 +296,22 @@ public abstract class ShardingContractTests : ActorTestKit
         StartRegion(next, nextProbe);
         var started = await nextProbe.ReceiveNAsync<string>(ids.Length);
         Assert.Equal(ids.Select(id => $"started:{id}").Order(StringComparer.Ordinal), started.Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>Starts <paramref name="count"/> entities that share one shard, one at a time; returns the shard and their ids.</summary>
+    private static async Task<(int Shard, string[] Ids)> StartInOneShardAsync(IActorRef region, TestProbe probe, string prefix, int count)
+    {
+        var shard = ShardHash.ShardOf(prefix + "-0", Settings.NumberOfShards);
+        var ids = Enumerable.Range(0, count * Settings.NumberOfShards * 4).Select(i => $"{prefix}-{i}")
+            .Where(id => ShardHash.ShardOf(id, Settings.NumberOfShards) == shard).Take(count).ToArray();
+        Assert.Equal(count, ids.Length);
+        foreach (var id in ids)
+        {
+            region.Tell(new Ping(id, 0), probe);
+            await probe.FishForMessageAsync<Pong>(p => p.EntityId == id);
+        }
+
+        return (shard, ids);
     }
 
     private IActorRef StartRegion(ActorSystem system, TestProbe probe) =>
