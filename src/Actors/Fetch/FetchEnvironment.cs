@@ -1,6 +1,8 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Cluster.Tools.PublishSubscribe;
 using BgFetchCluster.Actors.Fetch.Http;
 using BgFetchCluster.Actors.Fetch.Storage;
-using BgFetchCluster.Actors.Runtime;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -8,14 +10,28 @@ namespace BgFetchCluster.Actors.Fetch;
 
 /// <summary>
 /// What the fetch actors of one node share: the HTTP fetcher, the response store, the clock, the
-/// topic mediator and the node-wide limit on records fetching at once.
+/// topic mediator, the shard regions and the node-wide limit on records fetching at once.
 /// </summary>
+/// <remarks>
+/// The mediator and the regions are found through their Akka extensions when first needed, because
+/// remembered entities of the first region can start before the second region exists. Tests may set them.
+/// </remarks>
 public sealed class FetchEnvironment(
+    ActorSystem system,
     Fetcher fetcher,
     IResponseStore store,
-    TimeProvider timeProvider,
-    IActorRef mediator)
+    TimeProvider timeProvider)
 {
+    /// <summary>The shard region type name of the scope indexes.</summary>
+    public const string ScopeIndexTypeName = "scope-index";
+
+    /// <summary>The shard region type name of the registrations.</summary>
+    public const string RegistrationTypeName = "registration";
+
+    private IActorRef? _mediator;
+    private IActorRef? _scopeIndexRegion;
+    private IActorRef? _registrationRegion;
+
     /// <summary>The node's HTTP client.</summary>
     public Fetcher Fetcher { get; } = fetcher;
 
@@ -28,17 +44,34 @@ public sealed class FetchEnvironment(
     /// <summary>The clock for retries and checkpoints.</summary>
     public TimeProvider TimeProvider { get; } = timeProvider;
 
-    /// <summary>The pub/sub mediator registrations publish progress to.</summary>
-    public IActorRef Mediator { get; } = mediator;
+    /// <summary>The actor system the fetch actors run in.</summary>
+    public ActorSystem System { get; } = system;
 
-    /// <summary>The region of scope indexes, told when registrations settle or are released; set before registrations start.</summary>
-    public IActorRef ScopeIndexRegion { get; set; } = ActorRefs.Nobody;
+    /// <summary>The DistributedPubSub mediator registrations publish progress to.</summary>
+    public IActorRef Mediator
+    {
+        get => _mediator ??= DistributedPubSub.Get(System).Mediator;
+        set => _mediator = value;
+    }
+
+    /// <summary>The region of scope indexes, told when registrations settle or are released.</summary>
+    public IActorRef ScopeIndexRegion
+    {
+        get => _scopeIndexRegion ??= ClusterSharding.Get(System).ShardRegion(ScopeIndexTypeName);
+        set => _scopeIndexRegion = value;
+    }
 
     /// <summary>The webhook notifier for <c>notify</c> URLs, if the node runs one.</summary>
     public IActorRef? Notifier { get; set; }
 
-    /// <summary>The region of registrations; the scope index releases expired ones through it.</summary>
-    public IActorRef? RegistrationRegion { get; set; }
+    /// <summary>The region of registrations (null while it is not started); the scope index releases expired ones through it.</summary>
+    public IActorRef? RegistrationRegion
+    {
+        get => _registrationRegion ??= ClusterSharding.Get(System).ShardTypeNames.Contains(RegistrationTypeName)
+            ? ClusterSharding.Get(System).ShardRegion(RegistrationTypeName)
+            : null;
+        set => _registrationRegion = value;
+    }
 
     /// <summary>
     /// Bodies of at most this many bytes are journaled with their record's settlement instead of stored as files

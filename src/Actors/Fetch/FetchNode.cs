@@ -1,32 +1,19 @@
-using BgFetchCluster.Actors.Cluster.PubSub;
-using BgFetchCluster.Actors.Cluster.Sharding;
+using Akka.Actor;
 using BgFetchCluster.Actors.Fetch.Http;
 using BgFetchCluster.Actors.Fetch.Storage;
-using BgFetchCluster.Actors.Persistence;
-using BgFetchCluster.Actors.Persistence.PostgreSql;
-using BgFetchCluster.Actors.Persistence.Sqlite;
-using BgFetchCluster.Actors.Runtime;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Npgsql;
 
 namespace BgFetchCluster.Actors.Fetch;
-
-/// <summary>Where a node keeps its journal (API.md, <c>BgFetch:Storage</c>).</summary>
-public enum StorageProvider
-{
-    /// <summary>Embedded: one SQLite file under the data directory.</summary>
-    Sqlite,
-
-    /// <summary>PostgreSQL, shared by the nodes of a cluster.</summary>
-    PostgreSql,
-}
 
 /// <summary>Everything a node needs to start the fetch service.</summary>
 public sealed record FetchNodeOptions
 {
     /// <summary>Journal provider.</summary>
     public StorageProvider Provider { get; init; } = StorageProvider.Sqlite;
+
+    /// <summary>The Akka.Persistence plugin the journal runs on.</summary>
+    public JournalPlugin Journal { get; init; } = JournalPlugin.BgFetch;
 
     /// <summary>The database; for SQLite, null means <c>journal.db</c> under <see cref="DataDirectory"/>.</summary>
     public string? ConnectionString { get; init; }
@@ -49,103 +36,84 @@ public sealed record FetchNodeOptions
     /// <summary>Bodies of at most this many bytes are journaled with their record's outcome instead of stored as files; 0: never.</summary>
     public int InlineBodyBytes { get; init; } = DefaultInlineBodyBytes;
 
-    /// <summary>Shards per entity type.</summary>
-    public int NumberOfShards { get; init; } = 32;
+    /// <summary>Shards per entity type; fixed for the life of a cluster.</summary>
+    public int NumberOfShards { get; init; } = 100;
+
+    /// <summary>The connection string of the journal: the configured one, or <c>journal.db</c> under the data directory.</summary>
+    public string JournalConnectionString => Provider switch
+    {
+        StorageProvider.PostgreSql => ConnectionString
+            ?? throw new InvalidOperationException("BgFetch:Storage:ConnectionString is required with the PostgreSql provider."),
+        _ => ConnectionString ?? $"Data Source={Path.Combine(DataDirectory, "journal.db")}",
+    };
 }
 
 /// <summary>
-/// One node of the fetch service: actor system, persistence, the scope-index and registration shard
-/// regions (remembered entities restart, so unsettled registrations resume on start), the topic
-/// mediator, the response store and the fetcher.
+/// The fetch service of one node, outside the actor system: the guarded HTTP client, the response store and
+/// the clock, which the actors share through <see cref="Environment"/> once Akka.Hosting has started the
+/// system (<see cref="FetchAkkaBuilderExtensions.WithBgFetch"/>), and the <see cref="Service"/> the HTTP API calls.
 /// </summary>
-public sealed class FetchNode : IAsyncDisposable
+public sealed class FetchNode : IDisposable
 {
-    private readonly Fetcher _fetcher;
-    private readonly NpgsqlDataSource? _dataSource;
+    private readonly TaskCompletionSource<FetchService> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ILogger _log;
+    private FetchEnvironment? _environment;
 
-    private FetchNode(ActorSystem system, FetchService service, IResponseStore store, Fetcher fetcher, NpgsqlDataSource? dataSource)
+    /// <summary>Prepares a node from its options; nothing runs until the actor system starts.</summary>
+    public FetchNode(FetchNodeOptions options, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
     {
-        System = system;
-        Service = service;
-        Store = store;
-        _fetcher = fetcher;
-        _dataSource = dataSource;
+        ArgumentNullException.ThrowIfNull(options);
+        Options = options;
+        TimeProvider = timeProvider ?? TimeProvider.System;
+        _log = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("BgFetchCluster.Fetch");
+        Directory.CreateDirectory(options.DataDirectory);
+        Store = new DiskResponseStore(Path.Combine(options.DataDirectory, "bodies"));
+        Fetcher = new Fetcher(options.Fetch);
     }
 
-    /// <summary>The node's actor system.</summary>
-    public ActorSystem System { get; }
+    /// <summary>The node's options.</summary>
+    public FetchNodeOptions Options { get; }
 
-    /// <summary>The BackgroundFetchManager operations.</summary>
-    public FetchService Service { get; }
+    /// <summary>The node's clock.</summary>
+    public TimeProvider TimeProvider { get; }
 
     /// <summary>The response bodies.</summary>
     public IResponseStore Store { get; }
 
-    /// <summary>Starts a node; returns once the journal is ready and the regions run.</summary>
-    public static async Task<FetchNode> StartAsync(
-        FetchNodeOptions options,
-        ILoggerFactory? loggerFactory = null,
-        TimeProvider? timeProvider = null,
-        CancellationToken cancellationToken = default)
+    /// <summary>The node's guarded HTTP client.</summary>
+    public Fetcher Fetcher { get; }
+
+    /// <summary>What the actors share; exists once the actor system runs.</summary>
+    public FetchEnvironment Environment =>
+        _environment ?? throw new InvalidOperationException("The fetch environment exists once the actor system has started.");
+
+    /// <summary>The BackgroundFetchManager operations, once both shard regions run.</summary>
+    public Task<FetchService> Service => _started.Task;
+
+    /// <summary>Creates the environment in the started system (called by the Akka.Hosting composition).</summary>
+    internal void Attach(ActorSystem system)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        var clock = timeProvider ?? TimeProvider.System;
-        Directory.CreateDirectory(options.DataDirectory);
-        var system = ActorSystem.Create("bgfetch", new ActorSystemOptions
+        _environment = new FetchEnvironment(system, Fetcher, Store, TimeProvider)
         {
-            TimeProvider = clock,
-            LoggerFactory = loggerFactory ?? NullLoggerFactory.Instance,
-        });
-
-        var serializer = ShardingSerialization.Register(new EventSerializer()).RegisterFetchEvents();
-        NpgsqlDataSource? dataSource = null;
-        (IJournal journal, ISnapshotStore snapshots) = options.Provider switch
-        {
-            StorageProvider.PostgreSql => CreatePostgreSql(options, out dataSource),
-            _ => CreateSqlite(options),
+            Retention = Options.Retention,
+            InlineBodyBytes = Options.InlineBodyBytes,
+            Log = _log,
         };
-        await PersistenceExtension.RegisterAsync(system, journal, snapshots, serializer, cancellationToken).ConfigureAwait(false);
-
-        var store = new DiskResponseStore(Path.Combine(options.DataDirectory, "bodies"));
-        var fetcher = new Fetcher(options.Fetch);
-        var mediator = TopicMediator.Start(system);
-        var environment = new FetchEnvironment(fetcher, store, clock, mediator)
-        {
-            Retention = options.Retention,
-            InlineBodyBytes = options.InlineBodyBytes,
-            Log = system.LoggerFactory.CreateLogger("BgFetchCluster.Fetch"),
-        };
-        var settings = new ShardingSettings { NumberOfShards = options.NumberOfShards };
-        environment.ScopeIndexRegion = ShardRegion.Start(system, "scope-index", id => ScopeIndexActor.Props(id, environment), settings);
-        environment.Notifier = system.ActorOf(WebhookNotifier.Props(fetcher, clock), "notifier");
-        environment.RegistrationRegion = ShardRegion.Start(system, "registration", id => RegistrationActor.Props(id, environment), settings);
-        var service = new FetchService(environment.RegistrationRegion, environment.ScopeIndexRegion, mediator, options.Limits, clock);
-        return new FetchNode(system, service, store, fetcher, dataSource);
+        _environment.Notifier = system.ActorOf(WebhookNotifier.Props(Fetcher, TimeProvider), "notifier");
     }
+
+    /// <summary>Both regions run: the service can take calls (called by the Akka.Hosting composition).</summary>
+    internal void Started(IActorRef registrations, IActorRef scopeIndexes)
+    {
+        var environment = Environment;
+        environment.ScopeIndexRegion = scopeIndexes;
+        environment.RegistrationRegion = registrations;
+        _started.TrySetResult(new FetchService(environment.System, registrations, scopeIndexes, environment.Mediator, Options.Limits, TimeProvider));
+    }
+
+    /// <summary>Fails <see cref="Service"/> for whoever waits, when the system could not start.</summary>
+    public void Failed(Exception exception) => _started.TrySetException(exception);
 
     /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        await System.TerminateAsync().ConfigureAwait(false);
-        _fetcher.Dispose();
-        if (_dataSource is not null)
-        {
-            await _dataSource.DisposeAsync().ConfigureAwait(false);
-        }
-    }
-
-    private static (IJournal, ISnapshotStore) CreateSqlite(FetchNodeOptions options)
-    {
-        var connectionString = options.ConnectionString
-            ?? $"Data Source={Path.Combine(options.DataDirectory, "journal.db")}";
-        return (new SqliteJournal(connectionString), new SqliteSnapshotStore(connectionString));
-    }
-
-    private static (IJournal, ISnapshotStore) CreatePostgreSql(FetchNodeOptions options, out NpgsqlDataSource dataSource)
-    {
-        var connectionString = options.ConnectionString
-            ?? throw new InvalidOperationException("BgFetch:Storage:ConnectionString is required with the PostgreSql provider.");
-        dataSource = NpgsqlDataSource.Create(connectionString);
-        return (new PostgreSqlJournal(dataSource), new PostgreSqlSnapshotStore(dataSource));
-    }
+    public void Dispose() => Fetcher.Dispose();
 }

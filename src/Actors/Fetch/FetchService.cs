@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
-using BgFetchCluster.Actors.Cluster.PubSub;
-using BgFetchCluster.Actors.Runtime;
+using System.Threading.Channels;
+using Akka.Actor;
 using BgFetchCluster.Messages.Fetch;
 using BgFetchCluster.Messages.Fetch.Api;
 
@@ -24,6 +24,7 @@ public sealed record FetchLimits
 /// the scope's index entity and to the registration entity, through their shard regions.
 /// </summary>
 public sealed class FetchService(
+    ActorSystem system,
     IActorRef registrations,
     IActorRef scopeIndexes,
     IActorRef mediator,
@@ -67,7 +68,7 @@ public sealed class FetchService(
         }
         catch
         {
-            scopeIndexes.Tell(new CancelReservation(index, parsed.Id, incarnation), null);
+            scopeIndexes.Tell(new CancelReservation(index, parsed.Id, incarnation), ActorRefs.NoSender);
             throw;
         }
 
@@ -75,7 +76,7 @@ public sealed class FetchService(
         var confirmed = await scopeIndexes.Ask<ReservationConfirmed>(new ConfirmReservation(index, parsed.Id, incarnation), AskTimeout, cancellationToken).ConfigureAwait(false);
         if (!confirmed.Confirmed)
         {
-            registrations.Tell(new AbortRegistration(entityId), null);
+            registrations.Tell(new AbortRegistration(entityId), ActorRefs.NoSender);
             throw new InvalidOperationException($"The scope index lost the reservation of '{parsed.Id}' (its journal write failed); the registration was aborted.");
         }
 
@@ -177,26 +178,40 @@ public sealed class FetchService(
             return null;
         }
 
-        var subscriber = new ChannelActorRef();
-        var topic = RegistrationActor.TopicFor(entityId);
-
-        // Subscribe first, then read the current state: nothing published in between is missed.
-        await mediator.Ask<SubscribeAck>(new Subscribe(topic, subscriber), AskTimeout, cancellationToken).ConfigureAwait(false);
-        var current = await registrations.Ask<object>(new GetRegistration(entityId), AskTimeout, cancellationToken).ConfigureAwait(false);
-        if (current is not RegistrationView view)
+        var channel = Channel.CreateBounded<RegistrationProgress>(new BoundedChannelOptions(64)
         {
-            mediator.Tell(new Unsubscribe(topic, subscriber), null);
-            await subscriber.DisposeAsync().ConfigureAwait(false);
-            return null;
+            // A slow reader loses the oldest intermediate progress, never the settled message (always the newest):
+            // progress is at-most-once by design (DESIGN.md), and memory per stream stays bounded.
+            FullMode = BoundedChannelFullMode.DropOldest,
+            SingleReader = true,
+        });
+        var subscribed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var topic = RegistrationActor.TopicFor(entityId);
+        var subscriber = system.ActorOf(TopicSubscriber.Props(topic, mediator, channel.Writer, subscribed));
+        try
+        {
+            // Subscribe first, then read the current state: nothing published in between is missed.
+            await subscribed.Task.WaitAsync(AskTimeout, cancellationToken).ConfigureAwait(false);
+            var current = await registrations.Ask<object>(new GetRegistration(entityId), AskTimeout, cancellationToken).ConfigureAwait(false);
+            if (current is RegistrationView view)
+            {
+                return Stream(view, channel.Reader, subscriber, cancellationToken);
+            }
+        }
+        catch
+        {
+            subscriber.Tell(PoisonPill.Instance, ActorRefs.NoSender);
+            throw;
         }
 
-        return Stream(view, subscriber, topic, cancellationToken);
+        subscriber.Tell(PoisonPill.Instance, ActorRefs.NoSender);
+        return null;
     }
 
     private async IAsyncEnumerable<RegistrationProgress> Stream(
         RegistrationView current,
-        ChannelActorRef subscriber,
-        string topic,
+        ChannelReader<RegistrationProgress> reader,
+        IActorRef subscriber,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         try
@@ -208,22 +223,18 @@ public sealed class FetchService(
             }
 
             yield return new RegistrationProgress(current, Settled: false);
-            await foreach (var message in subscriber.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            await foreach (var progress in reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
-                if (message is RegistrationProgress progress)
+                yield return progress;
+                if (progress.Settled)
                 {
-                    yield return progress;
-                    if (progress.Settled)
-                    {
-                        yield break;
-                    }
+                    yield break;
                 }
             }
         }
         finally
         {
-            mediator.Tell(new Unsubscribe(topic, subscriber), null);
-            await subscriber.DisposeAsync().ConfigureAwait(false);
+            subscriber.Tell(PoisonPill.Instance, ActorRefs.NoSender);
         }
     }
 

@@ -1,4 +1,4 @@
-using BgFetchCluster.Actors.Runtime;
+using Akka.Actor;
 
 namespace BgFetchCluster.Actors.Fetch;
 
@@ -7,7 +7,7 @@ namespace BgFetchCluster.Actors.Fetch;
 /// messages, so the mailbox never blocks and a stop (abort, passivation, shutdown) always gets
 /// through: <see cref="PostStop"/> cancels the task.
 /// </summary>
-internal sealed class RecordActor : ActorBase
+internal sealed class RecordActor : UntypedActor
 {
     private readonly RecordWork _work;
     private readonly FetchEnvironment _environment;
@@ -20,7 +20,10 @@ internal sealed class RecordActor : ActorBase
     }
 
     public static Props Props(RecordWork work, FetchEnvironment environment) =>
-        Runtime.Props.Create(() => new RecordActor(work, environment));
+        Akka.Actor.Props.Create(() => new RecordActor(work, environment));
+
+    /// <summary>The record takes no messages: everything it learns goes to its parent from the download task.</summary>
+    protected override void OnReceive(object message) => Unhandled(message);
 
     protected override void PreStart()
     {

@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using BgFetchCluster.Actors.Fetch.Http;
 using BgFetchCluster.Actors.Fetch.Storage;
-using BgFetchCluster.Actors.Runtime;
+using Akka.Actor;
 using BgFetchCluster.Messages.Fetch;
 
 namespace BgFetchCluster.Actors.Fetch;
@@ -26,7 +26,7 @@ internal static partial class RecordDownload
             recordLock = await environment.RecordLocks.AcquireAsync(work.RegistrationKey, work.Index, cancellationToken).ConfigureAwait(false);
             turn = await environment.Scheduler.AcquireAsync(work.RegistrationKey, FetchScheduler.OriginOf(work.Request.Url), cancellationToken).ConfigureAwait(false);
             var outcome = await FetchAsync(work, environment, parent, cancellationToken).ConfigureAwait(false);
-            parent.Tell(outcome, null);
+            parent.Tell(outcome, ActorRefs.NoSender);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -34,7 +34,7 @@ internal static partial class RecordDownload
         }
         catch (Exception exception)
         {
-            parent.Tell(new RecordOutcome(work.Index, RecordState.FetchError, 0, null, exception.Message), null);
+            parent.Tell(new RecordOutcome(work.Index, RecordState.FetchError, 0, null, exception.Message), ActorRefs.NoSender);
         }
         finally
         {
@@ -66,7 +66,7 @@ internal static partial class RecordDownload
                         // Make what we have durable before waiting: a crash during the backoff resumes here.
                         await writer.FlushToDiskAsync(cancellationToken).ConfigureAwait(false);
                         state.StoredBytes = writer.Length;
-                        parent.Tell(new RecordCheckpoint(work.Index, writer.Length, state.Uploaded), null);
+                        parent.Tell(new RecordCheckpoint(work.Index, writer.Length, state.Uploaded), ActorRefs.NoSender);
                     }
 
                     var delay = RetryDelay(options, attempt, (exception as RetryableStatusException)?.RetryAfter);
@@ -144,7 +144,7 @@ internal static partial class RecordDownload
             var inline = work.StoredBytes == 0 && !work.HasResponse && writer is null or InlineBodyWriter { Spilled: false };
             writer = await OpenAsync(environment, work, 0, setWriter, inline, cancellationToken).ConfigureAwait(false);
             state.Reset(response);
-            parent.Tell(new RecordResponseStarted(work.Index, ToEvent(work.Index, response), ranged, state.Uploaded), null);
+            parent.Tell(new RecordResponseStarted(work.Index, ToEvent(work.Index, response), ranged, state.Uploaded), ActorRefs.NoSender);
             expectedEnd = response.Content.Headers.ContentLength;
         }
 
@@ -211,7 +211,7 @@ internal static partial class RecordDownload
                 if (writer.Length - lastProgress >= ProgressEveryBytes)
                 {
                     lastProgress = writer.Length;
-                    parent.Tell(new RecordBytes(work.Index, writer.Length), null);
+                    parent.Tell(new RecordBytes(work.Index, writer.Length), ActorRefs.NoSender);
                 }
 
                 if (writer.Length - lastCheckpoint >= options.CheckpointBytes
@@ -221,7 +221,7 @@ internal static partial class RecordDownload
                     lastCheckpoint = writer.Length;
                     lastCheckpointAt = timeProvider.GetTimestamp();
                     state.StoredBytes = writer.Length;
-                    parent.Tell(new RecordCheckpoint(work.Index, writer.Length, state.Uploaded), null);
+                    parent.Tell(new RecordCheckpoint(work.Index, writer.Length, state.Uploaded), ActorRefs.NoSender);
                 }
             }
 

@@ -1,3 +1,4 @@
+using Akka.Actor;
 using BgFetchCluster.Messages.Fetch;
 
 namespace BgFetchCluster.Actors.Fetch;
@@ -16,19 +17,21 @@ internal sealed record RecordWork(
     string? ETag,
     string? LastModified,
     long? TotalLength,
-    int InlineLimit = 0);
+    int InlineLimit = 0) : INoSerializationVerificationNeeded;
+
+// Every message here stays on one node (a record and its registration live together), so none is serialized.
 
 /// <summary>The record's response headers arrived; <see cref="Restarted"/> when a resume was ignored and it starts from 0.</summary>
-internal sealed record RecordResponseStarted(int Index, RecordResponseReceived Response, bool Restarted, long Uploaded);
+internal sealed record RecordResponseStarted(int Index, RecordResponseReceived Response, bool Restarted, long Uploaded) : INoSerializationVerificationNeeded;
 
 /// <summary>Bytes stored so far (not yet durable): for progress and limits only.</summary>
-internal sealed record RecordBytes(int Index, long StoredBytes);
+internal sealed record RecordBytes(int Index, long StoredBytes) : INoSerializationVerificationNeeded;
 
 /// <summary>The body is fsynced up to <see cref="StoredBytes"/>: journal it so a restart resumes there.</summary>
-internal sealed record RecordCheckpoint(int Index, long StoredBytes, long Uploaded);
+internal sealed record RecordCheckpoint(int Index, long StoredBytes, long Uploaded) : INoSerializationVerificationNeeded;
 
 /// <summary>The record's final outcome; <see cref="Body"/> holds the body when it was kept inline rather than stored.</summary>
-internal sealed record RecordOutcome(int Index, RecordState State, long Size, string? Sha256, string? Error, byte[]? Body = null);
+internal sealed record RecordOutcome(int Index, RecordState State, long Size, string? Sha256, string? Error, byte[]? Body = null) : INoSerializationVerificationNeeded;
 
 /// <summary>A registration with a <c>notify</c> URL settled: deliver the event at least once.</summary>
-internal sealed record NotifySettled(string Url, string EntityId, RegistrationView Registration);
+internal sealed record NotifySettled(string Url, string EntityId, RegistrationView Registration) : INoSerializationVerificationNeeded;

@@ -1,5 +1,5 @@
-using BgFetchCluster.Actors.Cluster.PubSub;
-using BgFetchCluster.Actors.Runtime;
+using Akka.Actor;
+using Akka.Cluster.Tools.PublishSubscribe;
 using BgFetchCluster.Messages;
 using BgFetchCluster.Messages.Fetch;
 

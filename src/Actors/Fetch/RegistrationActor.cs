@@ -1,6 +1,6 @@
-using BgFetchCluster.Actors.Cluster.Sharding;
-using BgFetchCluster.Actors.Persistence;
-using BgFetchCluster.Actors.Runtime;
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Persistence;
 using BgFetchCluster.Messages;
 using BgFetchCluster.Messages.Fetch;
 
@@ -13,8 +13,11 @@ namespace BgFetchCluster.Actors.Fetch;
 /// <see cref="RegistrationState"/>'s; after settling it passivates when idle and is started again
 /// on demand to serve its records.
 /// </summary>
-public sealed partial class RegistrationActor : PersistentActor
+public sealed partial class RegistrationActor : ReceivePersistentActor, IWithTimers
 {
+    /// <summary>The snapshot plugin of entities that never snapshot: recovery reads the journal alone (DESIGN.md).</summary>
+    public const string NoSnapshotStore = "akka.persistence.no-snapshot-store";
+
     private static readonly TimeSpan PublishInterval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan IdleAfterSettled = TimeSpan.FromMinutes(2);
 
@@ -39,7 +42,11 @@ public sealed partial class RegistrationActor : PersistentActor
     {
         _entityId = entityId;
         _environment = environment;
+
+        // A registration never snapshots (its history is short), so recovery skips the snapshot store's query.
+        SnapshotPluginId = NoSnapshotStore;
         Recover<IEvent>(_state.Apply);
+        Recover<RecoveryCompleted>(_ => OnRecoveryCompleted());
         Command<CreateRegistration>(OnCreate);
         Command<GetRegistration>(_ => ReplyView());
         Command<AbortRegistration>(_ => OnAbort());
@@ -76,7 +83,7 @@ public sealed partial class RegistrationActor : PersistentActor
 
     /// <summary>Props for the shard region's entity factory.</summary>
     public static Props Props(string entityId, FetchEnvironment environment) =>
-        Runtime.Props.Create(() => new RegistrationActor(entityId, environment));
+        Akka.Actor.Props.Create(() => new RegistrationActor(entityId, environment));
 
     /// <summary>The entity id: scope, id and incarnation, escaped and joined with '/'.</summary>
     public static string EntityIdFor(string scope, string id, string incarnation) =>
@@ -88,11 +95,13 @@ public sealed partial class RegistrationActor : PersistentActor
     /// <inheritdoc />
     public override string PersistenceId => "registration-" + _entityId;
 
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
     /// <summary>The key of this registration's bodies in the response store.</summary>
     private string StoreKey => _entityId;
 
-    /// <inheritdoc />
-    protected override void OnRecoveryCompleted()
+    private void OnRecoveryCompleted()
     {
         switch (_state.Phase)
         {
@@ -173,8 +182,8 @@ public sealed partial class RegistrationActor : PersistentActor
                 break;
             case RegistrationPhase.Settled:
                 var replyTo = Sender;
-                _ = _environment.Store.DeleteRegistrationAsync(StoreKey)
-                    .PipeTo(Self, replyTo, () => new BodiesDeleted(replyTo));
+                _environment.Store.DeleteRegistrationAsync(StoreKey)
+                    .PipeTo(Self, replyTo, success: () => new BodiesDeleted(replyTo));
                 break;
             default:
                 Sender.Tell(new RegistrationNotFound(_entityId), Self);
@@ -260,28 +269,28 @@ public sealed partial class RegistrationActor : PersistentActor
     }
 
     /// <summary>The bodies are deleted; finish the release for <see cref="ReplyTo"/>.</summary>
-    private sealed record BodiesDeleted(IActorRef ReplyTo);
+    private sealed record BodiesDeleted(IActorRef ReplyTo) : INoSerializationVerificationNeeded;
 
     /// <summary>Throttled progress publication is due.</summary>
-    private sealed class PublishTick : INotInfluenceReceiveTimeout
+    private sealed class PublishTick : INotInfluenceReceiveTimeout, INoSerializationVerificationNeeded
     {
         public static PublishTick Instance { get; } = new();
     }
 
     /// <summary>The buffered record outcomes are due to be journaled.</summary>
-    private sealed class FlushOutcomes
+    private sealed class FlushOutcomes : INoSerializationVerificationNeeded
     {
         public static FlushOutcomes Instance { get; } = new();
     }
 
     /// <summary>The settlement announcement to the scope index is due again.</summary>
-    private sealed class AnnounceAgain : INotInfluenceReceiveTimeout
+    private sealed class AnnounceAgain : INotInfluenceReceiveTimeout, INoSerializationVerificationNeeded
     {
         public static AnnounceAgain Instance { get; } = new();
     }
 
     /// <summary>The stop message of a passivation.</summary>
-    private sealed class StopEntity
+    private sealed class StopEntity : INoSerializationVerificationNeeded
     {
         public static StopEntity Instance { get; } = new();
     }

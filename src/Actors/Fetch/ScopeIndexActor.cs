@@ -1,5 +1,5 @@
-using BgFetchCluster.Actors.Persistence;
-using BgFetchCluster.Actors.Runtime;
+using Akka.Actor;
+using Akka.Persistence;
 using BgFetchCluster.Messages;
 using BgFetchCluster.Messages.Fetch;
 
@@ -14,8 +14,8 @@ namespace BgFetchCluster.Actors.Fetch;
 /// <remarks>
 /// <para>
 /// A reservation is answered at once, in the turn that takes the id, and journaled without waiting
-/// (<c>PersistAllAsync</c>; the journal gathers the writes of every actor into one transaction per round
-/// trip). The creator stores the registration meanwhile, so a creation costs one commit, not two in a
+/// (<c>PersistAsync</c>; the journal gathers the writes of every actor into one transaction per round
+/// trip, and Akka sends this actor's writes of one turn as one batch). The creator stores the registration meanwhile, so a creation costs one commit, not two in a
 /// row. Until its write is durable the reservation is visible here (the id is taken, getIds lists it)
 /// but not confirmed: the creator asks <see cref="ConfirmReservation"/> before it tells its client,
 /// and that answer waits for the write. The other events (settled, released, cancelled) change the
@@ -29,7 +29,7 @@ namespace BgFetchCluster.Actors.Fetch;
 /// last two snapshots are kept.
 /// </para>
 /// </remarks>
-public sealed class ScopeIndexActor : PersistentActor
+public sealed class ScopeIndexActor : ReceivePersistentActor, IWithTimers
 {
     private const int SnapshotEvery = 1000;
 
@@ -50,6 +50,10 @@ public sealed class ScopeIndexActor : PersistentActor
     private int _eventsSinceSnapshot;
     private int _entriesInLastSnapshot;
 
+    /// <summary>The two newest snapshots known to be stored (0: none), for <see cref="KeepTwoNewestSnapshots"/>.</summary>
+    private long _newestSnapshot;
+    private long _secondNewestSnapshot;
+
     /// <summary>Creates the index entity of one scope.</summary>
     public ScopeIndexActor(string entityId, FetchEnvironment environment)
     {
@@ -62,6 +66,7 @@ public sealed class ScopeIndexActor : PersistentActor
             Restore(snapshot);
         });
         Recover<IEvent>(Apply);
+        Recover<RecoveryCompleted>(_ => OnRecoveryCompleted());
         Command<ReserveId>(OnReserve);
         Command<ConfirmReservation>(OnConfirm);
         Command<CancelReservation>(cancel => PersistIfActive(cancel.Id, cancel.Incarnation, new ScopeReservationCancelled(cancel.Id, cancel.Incarnation)));
@@ -80,7 +85,7 @@ public sealed class ScopeIndexActor : PersistentActor
 
     /// <summary>Props for the shard region's entity factory.</summary>
     public static Props Props(string entityId, FetchEnvironment environment) =>
-        Runtime.Props.Create(() => new ScopeIndexActor(entityId, environment));
+        Akka.Actor.Props.Create(() => new ScopeIndexActor(entityId, environment));
 
     /// <summary>The index entity of a scope.</summary>
     public static string EntityIdFor(string scope) => scope;
@@ -89,7 +94,9 @@ public sealed class ScopeIndexActor : PersistentActor
     public override string PersistenceId => "scope-index-" + _entityId;
 
     /// <inheritdoc />
-    protected override void OnRecoveryCompleted()
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    private void OnRecoveryCompleted()
     {
         // Sweep often enough that a registration outlives its retention by at most a quarter of it (and 30 s).
         var interval = TimeSpan.FromTicks(Math.Clamp(_environment.Retention.Ticks / 4, TimeSpan.FromMilliseconds(100).Ticks, TimeSpan.FromSeconds(30).Ticks));
@@ -122,7 +129,7 @@ public sealed class ScopeIndexActor : PersistentActor
         Apply(reserved);
         var key = (reserve.Id, reserve.Incarnation);
         _unconfirmed[key] = [];
-        Persist(reserved, () =>
+        PersistWithoutStash(reserved, () =>
         {
             if (_unconfirmed.Remove(key, out var waiters))
             {
@@ -133,9 +140,9 @@ public sealed class ScopeIndexActor : PersistentActor
             }
         });
 
-        // Queued in the journal before the creator hears of it, so on one node the registration's own
-        // write is never durable first and the confirmation is normally already due when asked for.
-        HandPersistedToJournal();
+        // Akka hands this turn's writes to the journal as soon as the turn ends, long before the creator's own
+        // write (which passes through the registration's shard first) arrives there: the confirmation is
+        // normally already due when asked for.
         Sender.Tell(new IdReserved(reserve.Id, reserve.Incarnation, remaining), Self);
     }
 
@@ -157,7 +164,7 @@ public sealed class ScopeIndexActor : PersistentActor
     {
         if (_active.TryGetValue(id, out var active) && active.Incarnation == incarnation)
         {
-            Persist(@event, () => Apply(@event));
+            PersistWithoutStash(@event, () => Apply(@event));
         }
     }
 
@@ -169,7 +176,7 @@ public sealed class ScopeIndexActor : PersistentActor
         if (_active.TryGetValue(settled.Id, out var active) && active.Incarnation == settled.Incarnation)
         {
             var @event = new ScopeIdSettled(settled.Id, settled.Incarnation, settled.StoredBytes, _environment.TimeProvider.GetUtcNow());
-            Persist(@event, () =>
+            PersistWithoutStash(@event, () =>
             {
                 Apply(@event);
                 replyTo.Tell(ack, Self);
@@ -186,7 +193,7 @@ public sealed class ScopeIndexActor : PersistentActor
         if (_settled.ContainsKey((released.Id, released.Incarnation)))
         {
             var @event = new ScopeIdReleased(released.Id, released.Incarnation);
-            Persist(@event, () => Apply(@event));
+            PersistWithoutStash(@event, () => Apply(@event));
         }
     }
 
@@ -194,10 +201,10 @@ public sealed class ScopeIndexActor : PersistentActor
     /// Journals one event without stashing commands; <paramref name="afterDurable"/> runs once it is
     /// stored (in persist order). Every write of a turn goes to the journal at the end of the turn.
     /// </summary>
-    private void Persist(IEvent @event, Action afterDurable)
+    private void PersistWithoutStash(IEvent @event, Action afterDurable)
     {
         _writesInFlight++;
-        PersistAllAsync([@event], _ =>
+        PersistAsync(@event, _ =>
         {
             _writesInFlight--;
             _eventsSinceSnapshot++;
@@ -220,6 +227,28 @@ public sealed class ScopeIndexActor : PersistentActor
 
         _unconfirmed.Clear();
         base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    /// <summary>
+    /// Keeps the two newest snapshots and deletes the older ones. Decided by sequence number, not by the order
+    /// the acknowledgements arrive in: two saves can complete out of order on PostgreSQL.
+    /// </summary>
+    private void KeepTwoNewestSnapshots(SaveSnapshotSuccess saved)
+    {
+        var sequenceNr = saved.Metadata.SequenceNr;
+        if (sequenceNr > _newestSnapshot)
+        {
+            (_newestSnapshot, _secondNewestSnapshot) = (sequenceNr, _newestSnapshot);
+        }
+        else if (sequenceNr > _secondNewestSnapshot && sequenceNr != _newestSnapshot)
+        {
+            _secondNewestSnapshot = sequenceNr;
+        }
+
+        if (_secondNewestSnapshot > 1)
+        {
+            DeleteSnapshots(new SnapshotSelectionCriteria(_secondNewestSnapshot - 1));
+        }
     }
 
     private string? Resolve(string id) =>
@@ -320,7 +349,7 @@ public sealed class ScopeIndexActor : PersistentActor
 
     private sealed record Settled(long StoredBytes, DateTimeOffset SettledAt);
 
-    private sealed class SweepExpired : INotInfluenceReceiveTimeout
+    private sealed class SweepExpired : INotInfluenceReceiveTimeout, INoSerializationVerificationNeeded
     {
         public static SweepExpired Instance { get; } = new();
     }

@@ -1,6 +1,6 @@
 using System.Net.Http.Json;
 using BgFetchCluster.Actors.Fetch.Http;
-using BgFetchCluster.Actors.Runtime;
+using Akka.Actor;
 using BgFetchCluster.Messages.Fetch.Api;
 
 namespace BgFetchCluster.Actors.Fetch;
@@ -10,7 +10,7 @@ namespace BgFetchCluster.Actors.Fetch;
 /// <c>X-BgFetch-Event-Id</c> (so receivers drop duplicates) and retries with backoff until a 2xx,
 /// through the same guarded fetcher as records. Each delivery is a task; the mailbox stays free.
 /// </summary>
-internal sealed class WebhookNotifier : ActorBase
+internal sealed class WebhookNotifier : ReceiveActor
 {
     private static readonly TimeSpan FirstDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxDelay = TimeSpan.FromMinutes(5);
@@ -20,7 +20,7 @@ internal sealed class WebhookNotifier : ActorBase
         Receive<NotifySettled>(notify => _ = DeliverAsync(fetcher, timeProvider, notify, _stopping.Token));
 
     public static Props Props(Fetcher fetcher, TimeProvider timeProvider) =>
-        Runtime.Props.Create(() => new WebhookNotifier(fetcher, timeProvider));
+        Akka.Actor.Props.Create(() => new WebhookNotifier(fetcher, timeProvider));
 
     protected override void PostStop()
     {

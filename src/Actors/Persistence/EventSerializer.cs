@@ -59,6 +59,16 @@ public sealed class EventSerializer
         return this;
     }
 
+    /// <summary>Every registered type.</summary>
+    public IReadOnlyList<Type> Types => [.. _byType.Keys];
+
+    /// <summary>The manifest <paramref name="type"/> is registered under.</summary>
+    /// <exception cref="JournalRejectionException">The type is not registered.</exception>
+    public string ManifestOf(Type type) =>
+        _byType.TryGetValue(type, out var registration)
+            ? registration.Manifest
+            : throw new JournalRejectionException($"{type.FullName} is not a registered message type; register it with EventSerializer.Register.");
+
     /// <summary>Serializes a registered event or snapshot to its manifest and UTF-8 JSON payload.</summary>
     /// <exception cref="JournalRejectionException">The type is not registered or cannot be serialized.</exception>
     public (string Manifest, byte[] Payload) Serialize(object @event)

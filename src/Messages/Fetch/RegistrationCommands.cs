@@ -1,37 +1,49 @@
 namespace BgFetchCluster.Messages.Fetch;
 
 /// <summary>Starts a registration entity with its accepted registration; replies <see cref="RegistrationView"/>.</summary>
+[SerializedName("bgfetch.registration.create.v1")]
 public sealed record CreateRegistration(string EntityId, FetchRegistered Registration) : ICommand, ICreatesEntity;
 
 /// <summary>Asks for the registration; replies <see cref="RegistrationView"/> or <see cref="RegistrationNotFound"/>.</summary>
+[SerializedName("bgfetch.registration.get.v1")]
 public sealed record GetRegistration(string EntityId) : IQuery, IEntityMessage;
 
 /// <summary>Aborts an active registration; replies <see cref="AbortReply"/>.</summary>
+[SerializedName("bgfetch.registration.abort.v1")]
 public sealed record AbortRegistration(string EntityId) : ICommand, IEntityMessage;
 
 /// <summary>Releases the records (aborting first if active); replies <see cref="RecordsReleasedReply"/>.</summary>
+[SerializedName("bgfetch.registration.release.v1")]
 public sealed record ReleaseRegistration(string EntityId) : ICommand, IEntityMessage;
 
 /// <summary>Asks for every record; replies <see cref="RecordsReply"/> or <see cref="RegistrationNotFound"/>.</summary>
+[SerializedName("bgfetch.registration.get-records.v1")]
 public sealed record GetRecords(string EntityId) : IQuery, IEntityMessage;
 
 /// <summary>Replies with the record once it has settled (<see cref="RecordReady"/>).</summary>
+[SerializedName("bgfetch.registration.await-record.v1")]
 public sealed record AwaitRecord(string EntityId, int Index) : IQuery, IEntityMessage;
 
 /// <summary>The registration does not exist, or was released.</summary>
+[SerializedName("bgfetch.registration.not-found.v1")]
 public sealed record RegistrationNotFound(string EntityId);
 
 /// <summary>Whether <see cref="AbortRegistration"/> found the registration active.</summary>
+[SerializedName("bgfetch.registration.abort-reply.v1")]
 public sealed record AbortReply(bool Aborted);
 
 /// <summary>The records are released and the registration forgotten.</summary>
+[SerializedName("bgfetch.registration.released-reply.v1")]
 public sealed record RecordsReleasedReply(string EntityId);
 
 /// <summary>The registration and its records, in request order.</summary>
+[SerializedName("bgfetch.registration.records-reply.v1")]
 public sealed record RecordsReply(RegistrationView Registration, FetchRegistered Definition, IReadOnlyList<RecordView> Records);
 
 /// <summary>A settled record, in answer to <see cref="AwaitRecord"/>, with its body when that was journaled inline.</summary>
+[SerializedName("bgfetch.registration.record-ready.v1")]
 public sealed record RecordReady(RecordView Record, bool RecordsAvailable, byte[]? InlineBody = null);
 
 /// <summary>Published on a registration's topic whenever its progress, result or reason changes.</summary>
+[SerializedName("bgfetch.registration.progress.v1")]
 public sealed record RegistrationProgress(RegistrationView Registration, bool Settled);

@@ -4,6 +4,7 @@ namespace BgFetchCluster.Messages.Fetch;
 /// Reserves an id among a scope's active registrations (of concurrent reservations of one id, exactly
 /// one wins) and checks the scope's limits. Replies <see cref="IdReserved"/> or <see cref="ReservationRefused"/>.
 /// </summary>
+[SerializedName("bgfetch.scope.reserve.v1")]
 public sealed record ReserveId(
     string EntityId,
     string Id,
@@ -17,42 +18,54 @@ public sealed record ReserveId(
 /// The id is taken for this incarnation (durable or not yet: see <see cref="ConfirmReservation"/>);
 /// <see cref="QuotaRemaining"/> is what the scope had left.
 /// </summary>
+[SerializedName("bgfetch.scope.reserved.v1")]
 public sealed record IdReserved(string Id, string Incarnation, long QuotaRemaining);
 
 /// <summary>Why a reservation was refused, with the DOMException name and HTTP status of API.md.</summary>
+[SerializedName("bgfetch.scope.refused.v1")]
 public sealed record ReservationRefused(string Name, int Status, string Detail);
 
 /// <summary>
 /// Asks whether the reservation is durable: replies <see cref="ReservationConfirmed"/> once it is, or at
 /// once when the index does not hold it (its write failed and the index started again without it).
 /// </summary>
+[SerializedName("bgfetch.scope.confirm.v1")]
 public sealed record ConfirmReservation(string EntityId, string Id, string Incarnation) : IQuery, IEntityMessage;
 
 /// <summary>The answer to <see cref="ConfirmReservation"/>: <see cref="Confirmed"/> is false when the reservation is lost.</summary>
+[SerializedName("bgfetch.scope.confirmed.v1")]
 public sealed record ReservationConfirmed(string Id, string Incarnation, bool Confirmed);
 
 /// <summary>Undoes a reservation whose registration could not be created.</summary>
+[SerializedName("bgfetch.scope.cancel.v1")]
 public sealed record CancelReservation(string EntityId, string Id, string Incarnation) : ICommand, IEntityMessage;
 
 /// <summary>Finds the incarnation an id names now: the active one, else the newest settled unreleased one.</summary>
+[SerializedName("bgfetch.scope.resolve.v1")]
 public sealed record ResolveId(string EntityId, string Id) : IQuery, IEntityMessage;
 
 /// <summary>The answer to <see cref="ResolveId"/>; <see cref="Incarnation"/> is null when the id names nothing.</summary>
+[SerializedName("bgfetch.scope.resolved.v1")]
 public sealed record IdResolved(string Id, string? Incarnation);
 
 /// <summary>Asks for the active ids, oldest first; replies <see cref="ActiveIds"/>.</summary>
+[SerializedName("bgfetch.scope.get-active-ids.v1")]
 public sealed record GetActiveIds(string EntityId) : IQuery, IEntityMessage;
 
 /// <summary>The scope's active ids, oldest first.</summary>
+[SerializedName("bgfetch.scope.active-ids.v1")]
 public sealed record ActiveIds(IReadOnlyList<string> Ids);
 
 /// <summary>A registration settled: its id is free again, its stored bytes still count against the quota.</summary>
+[SerializedName("bgfetch.scope.mark-settled.v1")]
 public sealed record MarkIdSettled(string EntityId, string Id, string Incarnation, long StoredBytes) : ICommand, IEntityMessage;
 
 /// <summary>The index has durably freed the id of a settled registration (answer to <see cref="MarkIdSettled"/>).</summary>
+[SerializedName("bgfetch.scope.settled-ack.v1")]
 public sealed record IdSettledAck(string Id, string Incarnation);
 
 /// <summary>A registration's records were released: its bytes no longer count, its id names nothing.</summary>
+[SerializedName("bgfetch.scope.mark-released.v1")]
 public sealed record MarkIdReleased(string EntityId, string Id, string Incarnation) : ICommand, IEntityMessage;
 
 /// <summary>Events of the scope index.</summary>

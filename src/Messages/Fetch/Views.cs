@@ -10,6 +10,7 @@ public sealed record IconView(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Label = null);
 
 /// <summary>The BackgroundFetchRegistration of API.md, as every node serves it.</summary>
+[SerializedName("bgfetch.view.registration.v1")]
 public sealed record RegistrationView(
     string Id,
     long UploadTotal,

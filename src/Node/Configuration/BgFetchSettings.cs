@@ -25,10 +25,15 @@ public sealed class BgFetchSettings
     /// <summary><c>BgFetch:Auth</c>.</summary>
     public AuthSettings Auth { get; set; } = new();
 
+    /// <summary><c>BgFetch:Cluster</c>.</summary>
+    public ClusterSettings Cluster { get; set; } = new();
+
     /// <summary>The node options these settings describe.</summary>
     public FetchNodeOptions ToNodeOptions(bool isDevelopment) => new()
     {
         Provider = Storage.Provider,
+        Journal = Storage.Journal,
+        NumberOfShards = Cluster.NumberOfShards,
         ConnectionString = Storage.ConnectionString,
         DataDirectory = Storage.DataDirectory,
         InlineBodyBytes = Storage.InlineBodyBytes,
@@ -83,6 +88,11 @@ public sealed class BgFetchSettings
                 $"BgFetch:Storage:InlineBodyBytes must be between 0 (store every body as a file) and {StorageSettings.MaxInlineBodyBytes}.");
         }
 
+        if (Cluster.NumberOfShards < 1 || Cluster.Port is < 0 or > 65535 || string.IsNullOrWhiteSpace(Cluster.Hostname))
+        {
+            throw new InvalidOperationException("BgFetch:Cluster: NumberOfShards must be at least 1, Port between 0 and 65535, and Hostname set.");
+        }
+
         if (Retention <= TimeSpan.Zero)
         {
             throw new InvalidOperationException("BgFetch:Retention must be positive.");
@@ -95,6 +105,9 @@ public sealed class StorageSettings
 {
     /// <summary><c>Sqlite</c> or <c>PostgreSql</c>.</summary>
     public StorageProvider Provider { get; set; } = StorageProvider.Sqlite;
+
+    /// <summary><c>BgFetch</c> (the product's batching plugin) or <c>AkkaSql</c> (Akka.Persistence.Sql).</summary>
+    public JournalPlugin Journal { get; set; } = JournalPlugin.BgFetch;
 
     /// <summary>The database; SQLite defaults to a file under the data directory.</summary>
     public string? ConnectionString { get; set; }
@@ -171,6 +184,22 @@ public sealed class FetchSettings
 
         return networks;
     }
+}
+
+/// <summary><c>BgFetch:Cluster</c>: how this node's Akka.Remote endpoint is reached and which cluster it joins.</summary>
+public sealed class ClusterSettings
+{
+    /// <summary>The address other nodes reach this node's Akka.Remote endpoint at.</summary>
+    public string Hostname { get; set; } = "127.0.0.1";
+
+    /// <summary>The Akka.Remote port; 0 picks a free one.</summary>
+    public int Port { get; set; }
+
+    /// <summary>Seed addresses (<c>akka.tcp://bgfetch@host:port</c>); none: the node forms a cluster of one.</summary>
+    public List<string> SeedNodes { get; set; } = [];
+
+    /// <summary>Shards per entity type; fixed for the life of a cluster.</summary>
+    public int NumberOfShards { get; set; } = 100;
 }
 
 /// <summary><c>BgFetch:Auth</c>: API keys and the scope each opens.</summary>

@@ -1,47 +1,26 @@
+using Akka.Cluster;
 using BgFetchCluster.Actors.Fetch;
+using BgFetchCluster.Actors.Fetch.Storage;
 
 namespace BgFetchCluster.Node.Configuration;
 
-/// <summary>Starts the fetch node with the web host and stops it (children before parents) on shutdown.</summary>
-public sealed class FetchNodeHost(FetchNodeOptions options, ILoggerFactory loggerFactory, TimeProvider timeProvider) : IHostedService, IAsyncDisposable
+/// <summary>The fetch service and the body store of a started node, as the endpoints use them.</summary>
+/// <param name="Service">The BackgroundFetchManager operations.</param>
+/// <param name="Store">The response bodies.</param>
+public sealed record RunningNode(FetchService Service, IResponseStore Store);
+
+/// <summary>What the endpoints wait for while the actor system starts, and what <c>/ready</c> reports.</summary>
+public sealed class FetchNodeHost(FetchNode node)
 {
-    private readonly TaskCompletionSource<FetchNode> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task<RunningNode>? _running;
 
     /// <summary>The running node; endpoints wait for it while the node starts.</summary>
-    public Task<FetchNode> Node => _started.Task;
+    public Task<RunningNode> Node => _running ??= StartedAsync();
 
-    /// <summary>True once the node runs (for <c>/ready</c>).</summary>
-    public bool IsReady => _started.Task.IsCompletedSuccessfully;
+    /// <summary>True once the regions run and this node is an <c>Up</c> member of its cluster.</summary>
+    public bool IsReady =>
+        node.Service.IsCompletedSuccessfully
+        && Cluster.Get(node.Environment.System).SelfMember.Status == MemberStatus.Up;
 
-    /// <inheritdoc />
-    public async Task StartAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            _started.TrySetResult(await FetchNode.StartAsync(options, loggerFactory, timeProvider, cancellationToken));
-        }
-        catch (Exception exception)
-        {
-            _started.TrySetException(exception);
-            throw;
-        }
-    }
-
-    /// <inheritdoc />
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        if (_started.Task.IsCompletedSuccessfully)
-        {
-            await _started.Task.Result.DisposeAsync().AsTask().WaitAsync(cancellationToken);
-        }
-    }
-
-    /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        if (_started.Task.IsCompletedSuccessfully)
-        {
-            await _started.Task.Result.DisposeAsync();
-        }
-    }
+    private async Task<RunningNode> StartedAsync() => new(await node.Service.ConfigureAwait(false), node.Store);
 }

@@ -1,3 +1,4 @@
+using BgFetchCluster.Actors.Fetch;
 using BgFetchCluster.Messages.Fetch.Api;
 using BgFetchCluster.Node.Api;
 
@@ -15,9 +16,12 @@ public static class NodeServiceCollectionExtensions
         settings.Validate(isDevelopment);
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(settings.ToNodeOptions(isDevelopment));
+        var nodeOptions = settings.ToNodeOptions(isDevelopment);
+        builder.Services.AddSingleton(nodeOptions);
+        builder.Services.AddSingleton(services => new FetchNode(
+            nodeOptions, services.GetRequiredService<ILoggerFactory>(), services.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<FetchNodeHost>();
-        builder.Services.AddHostedService(static services => services.GetRequiredService<FetchNodeHost>());
+        builder.Services.AddBgFetchAkka(settings, builder.Configuration);
         builder.Services.AddProblemDetails(static options => options.CustomizeProblemDetails = Problems.AddName);
         builder.Services.AddExceptionHandler(static options => options.StatusCodeSelector = Problems.StatusFor);
         builder.Services.ConfigureHttpJsonOptions(options =>

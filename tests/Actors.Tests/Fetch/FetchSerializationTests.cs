@@ -1,5 +1,5 @@
 using System.Text;
-using BgFetchCluster.Actors.Fetch;
+using BgFetchCluster.Actors.Serialization;
 using BgFetchCluster.Actors.Persistence;
 using BgFetchCluster.Messages.Fetch;
 
@@ -8,7 +8,7 @@ namespace BgFetchCluster.Actors.Tests.Fetch;
 /// <summary>The fetch events as the journal stores them: byte arrays keep the difference between none and empty.</summary>
 public sealed class FetchSerializationTests
 {
-    private readonly EventSerializer _serializer = new EventSerializer().RegisterFetchEvents();
+    private readonly EventSerializer _serializer = new EventSerializer().RegisterFetchMessages();
 
     [Fact]
     public void RecordSettled_NoInlineBody_StaysNoBodyAndIsLeftOutOfTheJson()

@@ -1,0 +1,49 @@
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Sharding;
+using Akka.Hosting;
+using BgFetchCluster.Actors.Serialization;
+
+namespace BgFetchCluster.Actors.Fetch;
+
+/// <summary>Wires the fetch domain into an Akka.Hosting actor system.</summary>
+public static class FetchAkkaBuilderExtensions
+{
+    /// <summary>
+    /// Adds the product's serializer, DistributedPubSub, the webhook notifier and the two shard regions
+    /// (<c>scope-index</c>, then <c>registration</c>) with remember-entities on the eventsourced store, and
+    /// completes <see cref="FetchNode.Service"/> once both run. Persistence, remoting and clustering are
+    /// configured by the host beside this call.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithBgFetch(this AkkaConfigurationBuilder builder, FetchNode node)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(node);
+        var shardOptions = new ShardOptions
+        {
+            // An unsettled registration restarts after a crash, a rebalance or the loss of its node.
+            RememberEntities = true,
+            // Not ddata: its durable LMDB store fails with the LightningDB this feed serves (DESIGN.md).
+            RememberEntitiesStore = RememberEntitiesStore.Eventsourced,
+            StateStoreMode = StateStoreMode.DData,
+            // Entities passivate themselves once settled and idle; an active download must never be stopped for idling.
+            ShouldPassivateIdleEntities = false,
+        };
+        var extractor = new EntityMessageExtractor(node.Options.NumberOfShards);
+        return builder
+            .AddHocon(FetchHocon.Config, HoconAddMode.Prepend)
+            .WithCustomSerializer("bgfetch", BgFetchSerializer.BoundTypes, system => new BgFetchSerializer(system))
+            .WithDistributedPubSub(role: null!)
+            .WithActors((system, _) => node.Attach(system))
+            .WithShardRegion<ScopeIndexActor>(
+                FetchEnvironment.ScopeIndexTypeName,
+                entityId => ScopeIndexActor.Props(entityId, node.Environment),
+                extractor,
+                shardOptions)
+            .WithShardRegion<RegistrationActor>(
+                FetchEnvironment.RegistrationTypeName,
+                entityId => RegistrationActor.Props(entityId, node.Environment),
+                extractor,
+                shardOptions)
+            .WithActors((_, registry) => node.Started(registry.Get<RegistrationActor>(), registry.Get<ScopeIndexActor>()));
+    }
+}
