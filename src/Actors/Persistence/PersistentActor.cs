@@ -18,7 +18,7 @@ namespace BgFetchCluster.Actors.Persistence;
 /// </remarks>
 public abstract partial class PersistentActor : ActorBase
 {
-    private readonly Guid _writerUuid = Guid.NewGuid();
+    private readonly string _writerUuid = Guid.NewGuid().ToString("D");
     private readonly List<PendingWrite> _pendingWrites = [];
     private List<AtomicWrite>? _unflushed;
     private Queue<Envelope>? _commandStash;
@@ -89,7 +89,7 @@ public abstract partial class PersistentActor : ActorBase
             try
             {
                 var (manifest, payload) = Persistence.Serializer.Serialize(list[i]);
-                representations[i] = new PersistentRepresentation(PersistenceId, LastSequenceNr + 1 + i, manifest, payload, _writerUuid, now);
+                representations[i] = new PersistentRepresentation(PersistenceId, LastSequenceNr + 1 + i, PersistentRepresentation.NoSerializerId, manifest, payload, _writerUuid, now);
             }
             catch (JournalRejectionException rejection)
             {
@@ -121,7 +121,7 @@ public abstract partial class PersistentActor : ActorBase
         try
         {
             var (manifest, payload) = Persistence.Serializer.Serialize(snapshot);
-            save = Persistence.SnapshotStore.SaveAsync(metadata, manifest, payload);
+            save = Persistence.SnapshotStore.SaveAsync(metadata, PersistentRepresentation.NoSerializerId, manifest, payload);
         }
         catch (Exception exception)
         {
