@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Persistence;
+using BgFetchCluster.Actors.Persistence.Plugin;
 using BgFetchCluster.Messages;
 using BgFetchCluster.Messages.Fetch;
 
@@ -15,8 +16,6 @@ namespace BgFetchCluster.Actors.Fetch;
 /// </summary>
 public sealed partial class RegistrationActor : ReceivePersistentActor, IWithTimers
 {
-    /// <summary>The snapshot plugin of entities that never snapshot: recovery reads the journal alone (DESIGN.md).</summary>
-    public const string NoSnapshotStore = "akka.persistence.no-snapshot-store";
 
     private static readonly TimeSpan PublishInterval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan IdleAfterSettled = TimeSpan.FromMinutes(2);
@@ -44,7 +43,7 @@ public sealed partial class RegistrationActor : ReceivePersistentActor, IWithTim
         _environment = environment;
 
         // A registration never snapshots (its history is short), so recovery skips the snapshot store's query.
-        SnapshotPluginId = NoSnapshotStore;
+        SnapshotPluginId = BgFetchPersistence.NoSnapshotStorePluginId;
         Recover<IEvent>(_state.Apply);
         Recover<RecoveryCompleted>(_ => OnRecoveryCompleted());
         Command<CreateRegistration>(OnCreate);

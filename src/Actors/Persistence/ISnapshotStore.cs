@@ -3,14 +3,15 @@ namespace BgFetchCluster.Actors.Persistence;
 /// <summary>Identifies one stored snapshot.</summary>
 public sealed record SnapshotMetadata(string PersistenceId, long SequenceNr, DateTimeOffset Timestamp);
 
-/// <summary>A snapshot as loaded from the store.</summary>
-public sealed record SelectedSnapshot(SnapshotMetadata Metadata, string Manifest, ReadOnlyMemory<byte> Payload);
+/// <summary>A snapshot as loaded from the store, with the Akka serializer id and manifest it was saved with.</summary>
+public sealed record SelectedSnapshot(SnapshotMetadata Metadata, int SerializerId, string Manifest, ReadOnlyMemory<byte> Payload);
 
 /// <summary>Bounds for selecting or deleting snapshots (Akka's <c>SnapshotSelectionCriteria</c>).</summary>
 public sealed record SnapshotSelectionCriteria(
     long MaxSequenceNr = long.MaxValue,
     DateTimeOffset? MaxTimestamp = null,
-    long MinSequenceNr = 0)
+    long MinSequenceNr = 0,
+    DateTimeOffset? MinTimestamp = null)
 {
     /// <summary>Selects the newest snapshot.</summary>
     public static SnapshotSelectionCriteria Latest { get; } = new();
@@ -29,7 +30,12 @@ public interface ISnapshotStore : IAsyncDisposable
     Task<SelectedSnapshot?> LoadAsync(string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellationToken = default);
 
     /// <summary>Stores a snapshot, replacing one at the same sequence number.</summary>
-    Task SaveAsync(SnapshotMetadata metadata, string manifest, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default);
+    Task SaveAsync(
+        SnapshotMetadata metadata,
+        int serializerId,
+        string manifest,
+        ReadOnlyMemory<byte> payload,
+        CancellationToken cancellationToken = default);
 
     /// <summary>Deletes the snapshot at exactly this persistence id and sequence number.</summary>
     Task DeleteAsync(SnapshotMetadata metadata, CancellationToken cancellationToken = default);

@@ -2,7 +2,7 @@ using Akka.Cluster.Hosting;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
 using BgFetchCluster.Actors.Fetch;
-using BgFetchCluster.Actors.Persistence;
+using BgFetchCluster.Actors.Persistence.Plugin;
 
 namespace BgFetchCluster.Node.Configuration;
 
@@ -11,6 +11,14 @@ public static class AkkaComposition
 {
     /// <summary>The actor system's name; it is part of every cluster address (<c>akka.tcp://bgfetch@host:port</c>).</summary>
     public const string SystemName = "bgfetch";
+
+    /// <summary>The journal and snapshot store the options name (<c>BgFetch:Storage:Journal</c>).</summary>
+    private static AkkaConfigurationBuilder WithNodePersistence(this AkkaConfigurationBuilder akka, FetchNodeOptions options) =>
+        options.Journal switch
+        {
+            JournalPlugin.AkkaSql => akka.WithAkkaSqlPersistence(options.Provider, options.JournalConnectionString),
+            _ => akka.WithBgFetchPersistence(options.Provider, options.JournalConnectionString),
+        };
 
     /// <summary>
     /// Adds the actor system: remoting, clustering (a cluster of one when no seed nodes are configured),
@@ -32,7 +40,7 @@ public static class AkkaComposition
                 })
                 .WithRemoting(hostname: cluster.Hostname, port: cluster.Port)
                 .WithClustering(new ClusterOptions { SeedNodes = [.. cluster.SeedNodes] })
-                .WithBgFetchJournal(node.Options)
+                .WithNodePersistence(node.Options)
                 .WithBgFetch(node)
                 .AddStartup((system, _) =>
                 {

@@ -63,9 +63,10 @@ public abstract partial class JournalContractTests : IAsyncLifetime
 
         Assert.Equal(persistenceId, replayed.PersistenceId);
         Assert.Equal(1, replayed.SequenceNr);
+        Assert.Equal(SerializerId, replayed.SerializerId);
         Assert.Equal(written.Manifest, replayed.Manifest);
         Assert.Equal(written.Payload.ToArray(), replayed.Payload.ToArray());
-        Assert.Equal(writer, replayed.WriterUuid);
+        Assert.Equal(writer.ToString("D"), replayed.WriterUuid);
         Assert.Equal(Created, replayed.Created);
     }
 

@@ -8,6 +8,9 @@ internal static class JournalData
 {
     public const string Manifest = "test.event.v1";
 
+    /// <summary>Any id outside Akka's reserved range: the journal stores it without interpreting it.</summary>
+    public const int SerializerId = 4711;
+
     public static readonly DateTimeOffset Created = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_123);
 
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
@@ -15,7 +18,7 @@ internal static class JournalData
     public static string NewPersistenceId(string label) => $"{label}-{Guid.NewGuid():N}";
 
     public static PersistentRepresentation Event(string persistenceId, long sequenceNr, Guid? writer = null) =>
-        new(persistenceId, sequenceNr, Manifest, Encoding.UTF8.GetBytes($"{{\"n\":{sequenceNr}}}"), writer ?? Guid.Empty, Created);
+        new(persistenceId, sequenceNr, SerializerId, Manifest, Encoding.UTF8.GetBytes($"{{\"n\":{sequenceNr}}}"), (writer ?? Guid.Empty).ToString("D"), Created);
 
     public static AtomicWrite Write(string persistenceId, long from, long to, Guid? writer = null) =>
         new([.. Enumerable.Range((int)from, (int)(to - from + 1)).Select(seq => Event(persistenceId, seq, writer))]);

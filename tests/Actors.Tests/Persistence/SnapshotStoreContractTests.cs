@@ -9,6 +9,8 @@ public abstract class SnapshotStoreContractTests : IAsyncLifetime
 {
     private const string Manifest = "test.snapshot.v1";
 
+    private const int SerializerId = 4712;
+
     private readonly string _persistenceId = NewPersistenceId("snap");
 
     protected ISnapshotStore Store { get; private set; } = null!;
@@ -29,7 +31,7 @@ public abstract class SnapshotStoreContractTests : IAsyncLifetime
     {
         foreach (var sequenceNr in new long[] { 10, 20, 30, 40 })
         {
-            await Store.SaveAsync(new SnapshotMetadata(_persistenceId, sequenceNr, At(sequenceNr)), Manifest, Payload(sequenceNr));
+            await Store.SaveAsync(new SnapshotMetadata(_persistenceId, sequenceNr, At(sequenceNr)), SerializerId, Manifest, Payload(sequenceNr));
         }
     }
 
@@ -51,6 +53,7 @@ public abstract class SnapshotStoreContractTests : IAsyncLifetime
 
         Assert.NotNull(loaded);
         Assert.Equal(new SnapshotMetadata(_persistenceId, 40, At(40)), loaded.Metadata);
+        Assert.Equal(SerializerId, loaded.SerializerId);
         Assert.Equal(Manifest, loaded.Manifest);
         Assert.Equal(Payload(40), loaded.Payload.ToArray());
     }
@@ -86,6 +89,16 @@ public abstract class SnapshotStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task LoadAsync_MinTimestamp_IgnoresOlderSnapshots()
+    {
+        await SaveFourAsync();
+
+        Assert.Equal(40, await LoadSequenceNrAsync(new(MinTimestamp: At(30))));
+        Assert.Equal(30, await LoadSequenceNrAsync(new(MaxSequenceNr: 39, MinTimestamp: At(30))));
+        Assert.Null(await LoadSequenceNrAsync(new(MaxSequenceNr: 29, MinTimestamp: At(30))));
+    }
+
+    [Fact]
     public async Task LoadAsync_CriteriaNone_ReturnsNull()
     {
         await SaveFourAsync();
@@ -106,11 +119,12 @@ public abstract class SnapshotStoreContractTests : IAsyncLifetime
     {
         await SaveFourAsync();
 
-        await Store.SaveAsync(new SnapshotMetadata(_persistenceId, 40, At(41)), "test.snapshot.v2", Payload(41));
+        await Store.SaveAsync(new SnapshotMetadata(_persistenceId, 40, At(41)), SerializerId + 1, "test.snapshot.v2", Payload(41));
 
         var loaded = await Store.LoadAsync(_persistenceId, SnapshotSelectionCriteria.Latest);
         Assert.NotNull(loaded);
         Assert.Equal(new SnapshotMetadata(_persistenceId, 40, At(41)), loaded.Metadata);
+        Assert.Equal(SerializerId + 1, loaded.SerializerId);
         Assert.Equal("test.snapshot.v2", loaded.Manifest);
         Assert.Equal(Payload(41), loaded.Payload.ToArray());
     }

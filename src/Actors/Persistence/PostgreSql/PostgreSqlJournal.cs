@@ -28,6 +28,13 @@ public sealed class PostgreSqlJournal : IJournal
                 CONSTRAINT {PostgreSqlErrors.JournalKeyConstraint} UNIQUE (persistence_id, sequence_nr)
             );
             """,
+        // Version 2: the Akka serializer id, because events of several serializers share the table
+        // (ours and Akka's remember-entities); earlier rows get PersistentRepresentation.NoSerializerId.
+        // Akka's writer GUID is an opaque string, not necessarily a UUID, so the column becomes text.
+        schema => $"""
+            ALTER TABLE {schema}.journal ADD COLUMN serializer_id integer NOT NULL DEFAULT -1;
+            ALTER TABLE {schema}.journal ALTER COLUMN writer_uuid TYPE text USING writer_uuid::text;
+            """,
     ];
 
     private readonly NpgsqlDataSource _dataSource;
@@ -46,11 +53,11 @@ public sealed class PostgreSqlJournal : IJournal
         var table = PostgreSqlSchema.Quote(schema) + ".journal";
         // unnest expands the parallel arrays into rows in array order, so ordering follows the batch.
         _insertSql = $"""
-            INSERT INTO {table} (persistence_id, sequence_nr, created, manifest, payload, writer_uuid)
-            SELECT * FROM unnest(@ids, @seqs, @created, @manifests, @payloads, @writers);
+            INSERT INTO {table} (persistence_id, sequence_nr, created, manifest, payload, writer_uuid, serializer_id)
+            SELECT * FROM unnest(@ids, @seqs, @created, @manifests, @payloads, @writers, @serializers);
             """;
         _replaySql = $"""
-            SELECT sequence_nr, created, manifest, payload, writer_uuid FROM {table}
+            SELECT sequence_nr, created, manifest, payload, writer_uuid, serializer_id FROM {table}
             WHERE persistence_id = @pid AND sequence_nr >= @from AND sequence_nr <= @to AND NOT deleted
             ORDER BY sequence_nr
             LIMIT @max;
@@ -93,7 +100,8 @@ public sealed class PostgreSqlJournal : IJournal
         var created = new DateTime[count];
         var manifests = new string[count];
         var payloads = new byte[count][];
-        var writers = new Guid[count];
+        var writers = new string[count];
+        var serializers = new int[count];
         var i = 0;
         foreach (var write in writes)
         {
@@ -105,6 +113,7 @@ public sealed class PostgreSqlJournal : IJournal
                 manifests[i] = row.Manifest;
                 payloads[i] = row.Payload.ToArray();
                 writers[i] = row.WriterUuid;
+                serializers[i] = row.SerializerId;
                 i++;
             }
         }
@@ -115,7 +124,8 @@ public sealed class PostgreSqlJournal : IJournal
         command.Parameters.Add(new NpgsqlParameter<DateTime[]>("created", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { TypedValue = created });
         command.Parameters.Add(new NpgsqlParameter<string[]>("manifests", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = manifests });
         command.Parameters.Add(new NpgsqlParameter<byte[][]>("payloads", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { TypedValue = payloads });
-        command.Parameters.Add(new NpgsqlParameter<Guid[]>("writers", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { TypedValue = writers });
+        command.Parameters.Add(new NpgsqlParameter<string[]>("writers", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = writers });
+        command.Parameters.Add(new NpgsqlParameter<int[]>("serializers", NpgsqlDbType.Array | NpgsqlDbType.Integer) { TypedValue = serializers });
         try
         {
             // A single statement in autocommit is atomic: every row of every write, or none.
@@ -153,9 +163,10 @@ public sealed class PostgreSqlJournal : IJournal
             yield return new PersistentRepresentation(
                 persistenceId,
                 reader.GetInt64(0),
+                reader.GetInt32(5),
                 reader.GetString(2),
                 reader.GetFieldValue<byte[]>(3),
-                reader.GetGuid(4),
+                reader.GetString(4),
                 reader.GetFieldValue<DateTimeOffset>(1));
         }
     }

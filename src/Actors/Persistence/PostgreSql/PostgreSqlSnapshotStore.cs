@@ -23,6 +23,8 @@ public sealed class PostgreSqlSnapshotStore : ISnapshotStore
                 PRIMARY KEY (persistence_id, sequence_nr)
             );
             """,
+        // Version 2: the Akka serializer id the payload was written with (earlier rows: NoSerializerId).
+        schema => $"ALTER TABLE {schema}.snapshot ADD COLUMN serializer_id integer NOT NULL DEFAULT -1;",
     ];
 
     private readonly NpgsqlDataSource _dataSource;
@@ -50,9 +52,10 @@ public sealed class PostgreSqlSnapshotStore : ISnapshotStore
     {
         ArgumentNullException.ThrowIfNull(criteria);
         using var command = _dataSource.CreateCommand($"""
-            SELECT sequence_nr, created, manifest, payload FROM {_table}
+            SELECT sequence_nr, created, manifest, payload, serializer_id FROM {_table}
             WHERE persistence_id = @pid AND sequence_nr <= @maxSeq AND sequence_nr >= @minSeq
               AND (@maxTs::timestamptz IS NULL OR created <= @maxTs::timestamptz)
+              AND (@minTs::timestamptz IS NULL OR created >= @minTs::timestamptz)
             ORDER BY sequence_nr DESC
             LIMIT 1;
             """);
@@ -65,28 +68,31 @@ public sealed class PostgreSqlSnapshotStore : ISnapshotStore
         }
 
         var metadata = new SnapshotMetadata(persistenceId, reader.GetInt64(0), reader.GetFieldValue<DateTimeOffset>(1));
-        return new SelectedSnapshot(metadata, reader.GetString(2), reader.GetFieldValue<byte[]>(3));
+        return new SelectedSnapshot(metadata, reader.GetInt32(4), reader.GetString(2), reader.GetFieldValue<byte[]>(3));
     }
 
     /// <inheritdoc />
     public async Task SaveAsync(
         SnapshotMetadata metadata,
+        int serializerId,
         string manifest,
         ReadOnlyMemory<byte> payload,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(metadata);
         using var command = _dataSource.CreateCommand($"""
-            INSERT INTO {_table} (persistence_id, sequence_nr, created, manifest, payload)
-            VALUES (@pid, @seq, @created, @manifest, @payload)
+            INSERT INTO {_table} (persistence_id, sequence_nr, created, manifest, payload, serializer_id)
+            VALUES (@pid, @seq, @created, @manifest, @payload, @serializer)
             ON CONFLICT (persistence_id, sequence_nr) DO UPDATE
-            SET created = excluded.created, manifest = excluded.manifest, payload = excluded.payload;
+            SET created = excluded.created, manifest = excluded.manifest, payload = excluded.payload,
+                serializer_id = excluded.serializer_id;
             """);
         command.Parameters.AddWithValue("pid", metadata.PersistenceId);
         command.Parameters.AddWithValue("seq", metadata.SequenceNr);
         command.Parameters.AddWithValue("created", NpgsqlDbType.TimestampTz, metadata.Timestamp.UtcDateTime);
         command.Parameters.AddWithValue("manifest", manifest);
         command.Parameters.AddWithValue("payload", NpgsqlDbType.Bytea, payload.ToArray());
+        command.Parameters.AddWithValue("serializer", serializerId);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -110,7 +116,8 @@ public sealed class PostgreSqlSnapshotStore : ISnapshotStore
         using var command = _dataSource.CreateCommand($"""
             DELETE FROM {_table}
             WHERE persistence_id = @pid AND sequence_nr <= @maxSeq AND sequence_nr >= @minSeq
-              AND (@maxTs::timestamptz IS NULL OR created <= @maxTs::timestamptz);
+              AND (@maxTs::timestamptz IS NULL OR created <= @maxTs::timestamptz)
+              AND (@minTs::timestamptz IS NULL OR created >= @minTs::timestamptz);
             """);
         AddCriteria(command, persistenceId, criteria);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -128,5 +135,9 @@ public sealed class PostgreSqlSnapshotStore : ISnapshotStore
             "maxTs",
             NpgsqlDbType.TimestampTz,
             criteria.MaxTimestamp is { } maxTimestamp ? maxTimestamp.UtcDateTime : DBNull.Value);
+        command.Parameters.AddWithValue(
+            "minTs",
+            NpgsqlDbType.TimestampTz,
+            criteria.MinTimestamp is { } minTimestamp ? minTimestamp.UtcDateTime : DBNull.Value);
     }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Data.Sqlite;
 
 namespace BgFetchCluster.Actors.Persistence.Sqlite;
@@ -10,8 +9,8 @@ public sealed partial class SqliteJournal
     {
         var insert = writer.CreateCommand();
         insert.CommandText = """
-            INSERT INTO journal (persistence_id, sequence_nr, created, manifest, payload, writer_uuid)
-            VALUES ($pid, $seq, $created, $manifest, $payload, $writer);
+            INSERT INTO journal (persistence_id, sequence_nr, created, manifest, payload, writer_uuid, serializer_id)
+            VALUES ($pid, $seq, $created, $manifest, $payload, $writer, $serializer);
             """;
         insert.Parameters.Add("$pid", SqliteType.Text);
         insert.Parameters.Add("$seq", SqliteType.Integer);
@@ -19,7 +18,8 @@ public sealed partial class SqliteJournal
         insert.Parameters.Add("$manifest", SqliteType.Text);
         insert.Parameters.Add("$payload", SqliteType.Blob);
         insert.Parameters.Add("$writer", SqliteType.Text);
-        // Compiled once; every row of every transaction only rebinds the six values.
+        insert.Parameters.Add("$serializer", SqliteType.Integer);
+        // Compiled once; every row of every transaction only rebinds the values.
         insert.Prepare();
         return insert;
     }
@@ -32,7 +32,8 @@ public sealed partial class SqliteJournal
         parameters[2].Value = row.Created.ToUnixTimeMilliseconds();
         parameters[3].Value = row.Manifest;
         parameters[4].Value = row.Payload.ToArray();
-        parameters[5].Value = row.WriterUuid.ToString("D", CultureInfo.InvariantCulture);
+        parameters[5].Value = row.WriterUuid;
+        parameters[6].Value = row.SerializerId;
         try
         {
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);

@@ -27,6 +27,9 @@ public sealed partial class SqliteJournal : IJournal
             UNIQUE (persistence_id, sequence_nr)
         );
         """,
+        // Version 2: the Akka serializer id, because events of several serializers share the table
+        // (ours and Akka's remember-entities). Earlier rows get PersistentRepresentation.NoSerializerId.
+        "ALTER TABLE journal ADD COLUMN serializer_id INTEGER NOT NULL DEFAULT -1;",
     ];
 
     private readonly string _connectionString;
@@ -109,7 +112,7 @@ public sealed partial class SqliteJournal : IJournal
         using var connection = await SqliteConnections.OpenAsync(_connectionString, cancellationToken).ConfigureAwait(false);
         using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT sequence_nr, created, manifest, payload, writer_uuid FROM journal
+            SELECT sequence_nr, created, manifest, payload, writer_uuid, serializer_id FROM journal
             WHERE persistence_id = $pid AND sequence_nr >= $from AND sequence_nr <= $to AND deleted = 0
             ORDER BY sequence_nr
             LIMIT $max;
@@ -124,9 +127,10 @@ public sealed partial class SqliteJournal : IJournal
             yield return new PersistentRepresentation(
                 persistenceId,
                 reader.GetInt64(0),
+                reader.GetInt32(5),
                 reader.GetString(2),
                 reader.GetFieldValue<byte[]>(3),
-                Guid.Parse(reader.GetString(4), CultureInfo.InvariantCulture),
+                reader.GetString(4),
                 DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)));
         }
     }

@@ -23,6 +23,8 @@ public sealed class SqliteSnapshotStore : ISnapshotStore
             PRIMARY KEY (persistence_id, sequence_nr)
         );
         """,
+        // Version 2: the Akka serializer id the payload was written with (earlier rows: NoSerializerId).
+        "ALTER TABLE snapshot ADD COLUMN serializer_id INTEGER NOT NULL DEFAULT -1;",
     ];
 
     private readonly string _connectionString;
@@ -51,8 +53,9 @@ public sealed class SqliteSnapshotStore : ISnapshotStore
         using var connection = await SqliteConnections.OpenAsync(_connectionString, cancellationToken).ConfigureAwait(false);
         using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT sequence_nr, created, manifest, payload FROM snapshot
-            WHERE persistence_id = $pid AND sequence_nr <= $maxSeq AND sequence_nr >= $minSeq AND created <= $maxTs
+            SELECT sequence_nr, created, manifest, payload, serializer_id FROM snapshot
+            WHERE persistence_id = $pid AND sequence_nr <= $maxSeq AND sequence_nr >= $minSeq
+              AND created <= $maxTs AND created >= $minTs
             ORDER BY sequence_nr DESC
             LIMIT 1;
             """;
@@ -67,12 +70,13 @@ public sealed class SqliteSnapshotStore : ISnapshotStore
             persistenceId,
             reader.GetInt64(0),
             DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)));
-        return new SelectedSnapshot(metadata, reader.GetString(2), reader.GetFieldValue<byte[]>(3));
+        return new SelectedSnapshot(metadata, reader.GetInt32(4), reader.GetString(2), reader.GetFieldValue<byte[]>(3));
     }
 
     /// <inheritdoc />
     public async Task SaveAsync(
         SnapshotMetadata metadata,
+        int serializerId,
         string manifest,
         ReadOnlyMemory<byte> payload,
         CancellationToken cancellationToken = default)
@@ -81,16 +85,18 @@ public sealed class SqliteSnapshotStore : ISnapshotStore
         using var connection = await SqliteConnections.OpenAsync(_connectionString, cancellationToken).ConfigureAwait(false);
         using var command = connection.CreateCommand();
         command.CommandText = """
-            INSERT INTO snapshot (persistence_id, sequence_nr, created, manifest, payload)
-            VALUES ($pid, $seq, $created, $manifest, $payload)
+            INSERT INTO snapshot (persistence_id, sequence_nr, created, manifest, payload, serializer_id)
+            VALUES ($pid, $seq, $created, $manifest, $payload, $serializer)
             ON CONFLICT (persistence_id, sequence_nr) DO UPDATE
-            SET created = excluded.created, manifest = excluded.manifest, payload = excluded.payload;
+            SET created = excluded.created, manifest = excluded.manifest, payload = excluded.payload,
+                serializer_id = excluded.serializer_id;
             """;
         command.Parameters.AddWithValue("$pid", metadata.PersistenceId);
         command.Parameters.AddWithValue("$seq", metadata.SequenceNr);
         command.Parameters.AddWithValue("$created", metadata.Timestamp.ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("$manifest", manifest);
         command.Parameters.Add("$payload", SqliteType.Blob).Value = payload.ToArray();
+        command.Parameters.AddWithValue("$serializer", serializerId);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -117,7 +123,8 @@ public sealed class SqliteSnapshotStore : ISnapshotStore
         using var command = connection.CreateCommand();
         command.CommandText = """
             DELETE FROM snapshot
-            WHERE persistence_id = $pid AND sequence_nr <= $maxSeq AND sequence_nr >= $minSeq AND created <= $maxTs;
+            WHERE persistence_id = $pid AND sequence_nr <= $maxSeq AND sequence_nr >= $minSeq
+              AND created <= $maxTs AND created >= $minTs;
             """;
         AddCriteria(command, persistenceId, criteria);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -132,5 +139,6 @@ public sealed class SqliteSnapshotStore : ISnapshotStore
         command.Parameters.AddWithValue("$maxSeq", criteria.MaxSequenceNr);
         command.Parameters.AddWithValue("$minSeq", criteria.MinSequenceNr);
         command.Parameters.AddWithValue("$maxTs", criteria.MaxTimestamp?.ToUnixTimeMilliseconds() ?? long.MaxValue);
+        command.Parameters.AddWithValue("$minTs", criteria.MinTimestamp?.ToUnixTimeMilliseconds() ?? long.MinValue);
     }
 }

@@ -1,0 +1,104 @@
+using System.Globalization;
+using System.Text;
+using Akka.Configuration;
+using BgFetchCluster.Actors.Fetch;
+
+namespace BgFetchCluster.Actors.Persistence.Plugin;
+
+/// <summary>
+/// The one place that says how the product's persistence plugins are configured: their plugin ids,
+/// their HOCON, and the id of Akka's "no snapshot store". Hosting code uses
+/// <see cref="PersistenceHostingExtensions.WithBgFetchPersistence"/>; tests and tools may use
+/// <see cref="Config"/> directly.
+/// </summary>
+/// <remarks>
+/// Keys of each plugin section: <c>class</c>, <c>plugin-dispatcher</c>, <c>provider</c>
+/// (<c>sqlite</c> | <c>postgresql</c>), <c>connection-string</c>, <c>schema</c> (PostgreSQL only,
+/// default <c>public</c>) and, for the journal, <c>max-batch-size</c> (writes per transaction).
+/// </remarks>
+public static class BgFetchPersistence
+{
+    /// <summary>The HOCON path and plugin id of the journal (<see cref="BgFetchJournal"/>).</summary>
+    public const string JournalPluginId = "bgfetch.persistence.journal";
+
+    /// <summary>The HOCON path and plugin id of the snapshot store (<see cref="BgFetchSnapshotStore"/>).</summary>
+    public const string SnapshotStorePluginId = "bgfetch.persistence.snapshot-store";
+
+    /// <summary>
+    /// Akka's snapshot store that stores nothing and answers every load with "no snapshot" at once.
+    /// An entity that never snapshots opts in with
+    /// <c>public override string SnapshotPluginId =&gt; BgFetchPersistence.NoSnapshotStorePluginId;</c>
+    /// so its recovery does not query a snapshot table for nothing (DESIGN.md: that query costs a
+    /// third of the throughput). Such an entity must never call <c>SaveSnapshot</c>.
+    /// </summary>
+    public const string NoSnapshotStorePluginId = "akka.persistence.no-snapshot-store";
+
+    /// <summary>
+    /// The HOCON of both plugins over one database, made Akka's default journal and snapshot store.
+    /// </summary>
+    /// <param name="provider">SQLite (embedded node) or PostgreSQL (cluster).</param>
+    /// <param name="connectionString">A Microsoft.Data.Sqlite or Npgsql connection string.</param>
+    /// <param name="schema">The PostgreSQL schema of the tables (ignored on SQLite).</param>
+    /// <param name="maxBatchSize">The most atomic writes the journal stores in one transaction.</param>
+    public static string Hocon(
+        StorageProvider provider,
+        string connectionString,
+        string schema = "public",
+        int maxBatchSize = BatchingJournal.DefaultMaxBatchSize)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        ArgumentException.ThrowIfNullOrWhiteSpace(schema);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchSize, 1);
+        var storage = new StringBuilder()
+            .Append(CultureInfo.InvariantCulture, $"    provider = {ProviderName(provider)}\n")
+            .Append(CultureInfo.InvariantCulture, $"    connection-string = {Quote(connectionString)}\n")
+            .Append(CultureInfo.InvariantCulture, $"    schema = {Quote(schema)}\n")
+            .ToString();
+        return $$"""
+            {{JournalPluginId}} {
+                class = {{Quote(ClassName(typeof(BgFetchJournal)))}}
+                plugin-dispatcher = "akka.actor.default-dispatcher"
+            {{storage}}
+                max-batch-size = {{maxBatchSize.ToString(CultureInfo.InvariantCulture)}}
+            }
+            {{SnapshotStorePluginId}} {
+                class = {{Quote(ClassName(typeof(BgFetchSnapshotStore)))}}
+                plugin-dispatcher = "akka.actor.default-dispatcher"
+            {{storage}}
+            }
+            akka.persistence.journal.plugin = {{Quote(JournalPluginId)}}
+            akka.persistence.snapshot-store.plugin = {{Quote(SnapshotStorePluginId)}}
+            """;
+    }
+
+    /// <summary><see cref="Hocon"/>, parsed.</summary>
+    public static Config Config(
+        StorageProvider provider,
+        string connectionString,
+        string schema = "public",
+        int maxBatchSize = BatchingJournal.DefaultMaxBatchSize) =>
+        ConfigurationFactory.ParseString(Hocon(provider, connectionString, schema, maxBatchSize));
+
+    /// <summary>The <c>provider</c> value for <paramref name="provider"/>.</summary>
+    public static string ProviderName(StorageProvider provider) => provider switch
+    {
+        StorageProvider.Sqlite => "sqlite",
+        StorageProvider.PostgreSql => "postgresql",
+        _ => throw new ArgumentOutOfRangeException(nameof(provider), provider, "Unknown storage provider."),
+    };
+
+    /// <summary>The provider a <c>provider</c> value names (case-insensitive).</summary>
+    /// <exception cref="ConfigurationException">The value names no provider.</exception>
+    public static StorageProvider ParseProvider(string value) => value.Trim().ToUpperInvariant() switch
+    {
+        "SQLITE" => StorageProvider.Sqlite,
+        "POSTGRESQL" => StorageProvider.PostgreSql,
+        _ => throw new ConfigurationException($"Unknown BgFetch persistence provider '{value}': use 'sqlite' or 'postgresql'."),
+    };
+
+    private static string ClassName(Type type) => $"{type.FullName}, {type.Assembly.GetName().Name}";
+
+    /// <summary>A HOCON quoted string: connection strings hold '=', ';' and possibly quotes or backslashes.</summary>
+    private static string Quote(string value) =>
+        "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+}

@@ -1,0 +1,110 @@
+using System.Data;
+using Akka.Hosting;
+using Akka.Persistence.Sql.Config;
+using Akka.Persistence.Sql.Hosting;
+using BgFetchCluster.Actors.Fetch;
+
+namespace BgFetchCluster.Actors.Persistence.Plugin;
+
+/// <summary>The Akka.Hosting entry points for the product's persistence: ours by default, Akka.Persistence.Sql as the alternative.</summary>
+public static class PersistenceHostingExtensions
+{
+    /// <summary>
+    /// Makes <see cref="BgFetchJournal"/> and <see cref="BgFetchSnapshotStore"/> Akka's default journal and
+    /// snapshot store (plugin ids <see cref="BgFetchPersistence.JournalPluginId"/> and
+    /// <see cref="BgFetchPersistence.SnapshotStorePluginId"/>). Entities that never snapshot should
+    /// still set <c>SnapshotPluginId</c> to <see cref="BgFetchPersistence.NoSnapshotStorePluginId"/>.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithBgFetchPersistence(
+        this AkkaConfigurationBuilder builder,
+        StorageProvider provider,
+        string connectionString,
+        string schema = "public",
+        int maxBatchSize = BatchingJournal.DefaultMaxBatchSize)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.AddHocon(BgFetchPersistence.Config(provider, connectionString, schema, maxBatchSize), HoconAddMode.Prepend);
+    }
+
+    /// <summary>
+    /// Makes Akka.Persistence.Sql (linq2db) Akka's default journal and snapshot store, for users who
+    /// want its standard schema and Akka.Persistence.Query. Tuned as DESIGN.md measured: tags as CSV,
+    /// no cloned connections, and on SQLite read-uncommitted reads so readers do not queue behind the
+    /// write lock. Its tables are prefixed <c>akka_</c> so they never collide with ours in one database.
+    /// </summary>
+    /// <param name="builder">The Akka configuration being composed.</param>
+    /// <param name="provider">SQLite (Microsoft.Data.Sqlite, linq2db <c>SQLite.MS</c>) or PostgreSQL (<c>PostgreSQL</c>).</param>
+    /// <param name="connectionString">The provider's connection string.</param>
+    /// <param name="schemaName">The PostgreSQL schema of the tables; null for the connection's default.</param>
+    public static AkkaConfigurationBuilder WithAkkaSqlPersistence(
+        this AkkaConfigurationBuilder builder,
+        StorageProvider provider,
+        string connectionString,
+        string? schemaName = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        var providerName = provider switch
+        {
+            StorageProvider.Sqlite => LinqToDB.ProviderName.SQLiteMS,
+            StorageProvider.PostgreSql => LinqToDB.ProviderName.PostgreSQL,
+            _ => throw new ArgumentOutOfRangeException(nameof(provider), provider, "Unknown storage provider."),
+        };
+
+        // SQLite has one writer per file: read-uncommitted lets recovery reads skip the wait for it.
+        IsolationLevel? readIsolation = provider == StorageProvider.Sqlite ? IsolationLevel.ReadUncommitted : null;
+
+        // The Default mapping's static properties return fresh instances, so renaming them is local.
+        var journalTable = JournalTableOptions.Default;
+        journalTable.TableName = "akka_journal";
+        var tagTable = TagTableOptions.Default;
+        tagTable.TableName = "akka_tags";
+        var metadataTable = MetadataTableOptions.Default;
+        metadataTable.TableName = "akka_journal_metadata";
+        var journalDatabase = new JournalDatabaseOptions(DatabaseMapping.Default)
+        {
+            SchemaName = schemaName,
+            JournalTable = journalTable,
+            TagTable = tagTable,
+            MetadataTable = metadataTable,
+        };
+        var journal = new SqlJournalOptions(isDefaultPlugin: true, identifier: AkkaSqlPluginIdentifier)
+        {
+            ConnectionString = connectionString,
+            ProviderName = providerName,
+            AutoInitialize = true,
+            DatabaseOptions = journalDatabase,
+            TagStorageMode = TagMode.Csv,
+            ReadIsolationLevel = readIsolation,
+        };
+
+        var snapshotTable = SnapshotTableOptions.Default;
+        snapshotTable.TableName = "akka_snapshot";
+        var snapshotDatabase = new SnapshotDatabaseOptions(DatabaseMapping.Default)
+        {
+            SchemaName = schemaName,
+            SnapshotTable = snapshotTable,
+        };
+        var snapshots = new SqlSnapshotOptions(isDefaultPlugin: true, identifier: AkkaSqlPluginIdentifier)
+        {
+            ConnectionString = connectionString,
+            ProviderName = providerName,
+            AutoInitialize = true,
+            DatabaseOptions = snapshotDatabase,
+            ReadIsolationLevel = readIsolation,
+        };
+
+        builder.WithSqlPersistence(journal, snapshots);
+
+        // The hosting options have no key for this one; added after them so it takes precedence.
+        return builder.AddHocon(
+            $"""
+            akka.persistence.journal.{AkkaSqlPluginIdentifier}.use-clone-connection = false
+            akka.persistence.snapshot-store.{AkkaSqlPluginIdentifier}.use-clone-connection = false
+            """,
+            HoconAddMode.Prepend);
+    }
+
+    /// <summary>The identifier of the Akka.Persistence.Sql plugins: <c>akka.persistence.journal.sql</c> and <c>akka.persistence.snapshot-store.sql</c>.</summary>
+    public const string AkkaSqlPluginIdentifier = "sql";
+}

@@ -1,0 +1,58 @@
+using Akka.Configuration;
+using BgFetchCluster.Actors.Fetch;
+using BgFetchCluster.Actors.Persistence.PostgreSql;
+using BgFetchCluster.Actors.Persistence.Sqlite;
+using Npgsql;
+
+namespace BgFetchCluster.Actors.Persistence.Plugin;
+
+/// <summary>
+/// The storage part of a plugin's HOCON section (<c>provider</c>, <c>connection-string</c>, <c>schema</c>,
+/// <c>max-batch-size</c>), read once when Akka creates the plugin actor.
+/// </summary>
+internal sealed record PluginSettings(StorageProvider Provider, string ConnectionString, string Schema, int MaxBatchSize)
+{
+    /// <summary>Reads and validates the plugin's section; a wrong value fails the plugin at start, not at the first write.</summary>
+    public static PluginSettings FromConfig(Config config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var provider = BgFetchPersistence.ParseProvider(config.GetString("provider", string.Empty));
+        var connectionString = config.GetString("connection-string", string.Empty);
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            throw new ConfigurationException("The BgFetch persistence plugin needs a 'connection-string'.");
+        }
+
+        var maxBatchSize = config.GetInt("max-batch-size", BatchingJournal.DefaultMaxBatchSize);
+        if (maxBatchSize < 1)
+        {
+            throw new ConfigurationException($"'max-batch-size' must be at least 1, not {maxBatchSize}.");
+        }
+
+        return new PluginSettings(provider, connectionString, config.GetString("schema", "public"), maxBatchSize);
+    }
+
+    /// <summary>A journal over the configured database, plus what the plugin owns besides it (the PostgreSQL pool).</summary>
+    public (IJournal Journal, IAsyncDisposable? Owned) CreateJournal()
+    {
+        if (Provider == StorageProvider.Sqlite)
+        {
+            return (new SqliteJournal(ConnectionString), null);
+        }
+
+        var dataSource = NpgsqlDataSource.Create(ConnectionString);
+        return (new PostgreSqlJournal(dataSource, Schema), dataSource);
+    }
+
+    /// <summary>A snapshot store over the configured database, plus what the plugin owns besides it.</summary>
+    public (ISnapshotStore Store, IAsyncDisposable? Owned) CreateSnapshotStore()
+    {
+        if (Provider == StorageProvider.Sqlite)
+        {
+            return (new SqliteSnapshotStore(ConnectionString), null);
+        }
+
+        var dataSource = NpgsqlDataSource.Create(ConnectionString);
+        return (new PostgreSqlSnapshotStore(dataSource, Schema), dataSource);
+    }
+}
