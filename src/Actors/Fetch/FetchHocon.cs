@@ -14,6 +14,11 @@ public static class FetchHocon
           # Sharding's remember-entities and its coordinator write to the node's default journal and snapshot
           # store; a shard snapshots its remembered entities every 1,000 changes.
           cluster.sharding {
+            # Shard locations in distributed data (Akka's recommendation since 1.5), not in the journal; remembered
+            # entities in the journal (eventsourced): the ddata store's durable LMDB backend fails with the
+            # LightningDB this feed serves (DESIGN.md). The region options say the same; the coordinator reads these.
+            state-store-mode = ddata
+            remember-entities-store = eventsourced
             snapshot-after = 1000
             # A registration's commands wait in the region while its shard moves; they are few per entity.
             buffer-size = 100000

@@ -51,9 +51,9 @@ public static class AkkaComposition
                         self.Join(self.SelfAddress);
                     }
                 });
-            if (configuration.GetSection("akka").Exists())
+            if (AkkaSectionHocon.From(configuration.GetSection("akka")) is { } overrides)
             {
-                akka.AddHocon(configuration.GetSection("akka"), HoconAddMode.Prepend);
+                akka.AddHocon(overrides, HoconAddMode.Prepend);
             }
         });
     }

@@ -41,6 +41,9 @@ public sealed class NodeFactory : WebApplicationFactory<Program>
         builder.UseEnvironment(Environment);
         builder.UseSetting("BgFetch:Storage:DataDirectory", _data.Path);
         builder.UseSetting("BgFetch:Fetch:RetryBaseDelay", "00:00:00.050");
+
+        // Every message that is not marked node-local must survive Akka's serializer (DESIGN.md, "Serialization").
+        builder.UseSetting("akka:actor:serialize-messages", "on");
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);

@@ -52,6 +52,9 @@ public sealed class NodeProcess : IAsyncDisposable
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "BgFetchCluster.Node.dll"));
         info.ArgumentList.Add($"--urls={baseUrl}");
         info.ArgumentList.Add($"--BgFetch:Storage:DataDirectory={dataDirectory}");
+
+        // Every message that is not marked node-local must survive Akka's serializer (DESIGN.md, "Serialization").
+        info.ArgumentList.Add("--akka:actor:serialize-messages=on");
         foreach (var setting in settings)
         {
             info.ArgumentList.Add(setting);

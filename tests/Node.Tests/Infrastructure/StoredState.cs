@@ -17,8 +17,9 @@ public static class StoredState
     }
 
     /// <summary>
-    /// Journal rows other than the remembered start of a scope-index entity, which a mere read
-    /// (getIds, or a lookup in a scope never used before) writes as sharding bookkeeping.
+    /// Journal rows other than Akka's sharding bookkeeping: for scope-index entities, the remembered start of the
+    /// scope's index and the coordinator's record of its shard (a mere read such as getIds, or a lookup in a scope
+    /// never used before, writes them), and the migration marker every coordinator writes when it first starts.
     /// </summary>
     public static async Task<IReadOnlyList<string>> RegistrationJournalRowsAsync(string dataDirectory)
     {
@@ -31,7 +32,13 @@ public static class StoredState
         await using var connection = new SqliteConnection($"Data Source={journal};Mode=ReadOnly;Pooling=False");
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT persistence_id || ' #' || sequence_nr || ' ' || manifest FROM journal WHERE persistence_id NOT LIKE 'shard-scope-index-%' ORDER BY ordering";
+        command.CommandText = """
+            SELECT persistence_id || ' #' || sequence_nr || ' ' || manifest FROM journal
+            WHERE persistence_id NOT LIKE '/sharding/scope-indexShard/%'
+              AND persistence_id NOT LIKE '/system/sharding/scope-indexCoordinator/%'
+              AND NOT (persistence_id LIKE '/system/sharding/%Coordinator/%' AND manifest = 'SM')
+            ORDER BY ordering
+            """;
         var rows = new List<string>();
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
