@@ -23,8 +23,9 @@ internal static class PostgreSqlPluginConfig
     /// The plugins over the test class's own schema. The connection string comes from the environment,
     /// not the fixture's data source, whose connection string no longer carries the password.
     /// </summary>
-    public static Config For(string schema) => BgFetchPersistence.Config(
-        StorageProvider.PostgreSql,
-        Environment.GetEnvironmentVariable(PostgreSqlTestSchema<PostgreSqlAkkaJournalTests>.EnvironmentVariable)!,
-        schema);
+    public static Config For(string schema) => BgFetchPersistence.Config(StorageProvider.PostgreSql, ConnectionString, schema);
+
+    /// <summary>The test database; PostgreSqlTestSchema has already failed the class if it is not set.</summary>
+    public static string ConnectionString =>
+        Environment.GetEnvironmentVariable(PostgreSqlTestSchema<PostgreSqlAkkaJournalTests>.EnvironmentVariable)!;
 }
