@@ -36,6 +36,9 @@ public sealed partial class BgFetchJournal : AsyncWriteJournal
     private readonly ExtendedActorSystem _system;
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
+    // The actor system's clock (a test scheduler in tests), read off the actor thread too: it is thread-safe.
+    private readonly ITimeProvider _clock = Context.System.Scheduler;
+
     // The newest unfinished write of each persistence id. A restarting actor may ask for its highest
     // sequence number while its previous incarnation's writes are still in flight; answering before
     // they land would hand out sequence numbers that are about to be taken.
@@ -111,7 +114,7 @@ public sealed partial class BgFetchJournal : AsyncWriteJournal
         var requests = messages as IReadOnlyList<AkkaAtomicWrite> ?? [.. messages];
         Exception[]? rejections = null;
         List<List<PersistentRepresentation>> writes = [];
-        var now = DateTimeOffset.UtcNow;
+        var now = _clock.Now;
         for (var i = 0; i < requests.Count; i++)
         {
             List<PersistentRepresentation> rows;

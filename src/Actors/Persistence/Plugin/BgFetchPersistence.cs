@@ -26,10 +26,11 @@ public static class BgFetchPersistence
 
     /// <summary>
     /// Akka's snapshot store that stores nothing and answers every load with "no snapshot" at once.
-    /// An entity that never snapshots opts in with
-    /// <c>public override string SnapshotPluginId =&gt; BgFetchPersistence.NoSnapshotStorePluginId;</c>
-    /// so its recovery does not query a snapshot table for nothing (DESIGN.md: that query costs a
-    /// third of the throughput). Such an entity must never call <c>SaveSnapshot</c>.
+    /// An entity that never snapshots opts in by setting, in its constructor,
+    /// <c>SnapshotPluginId = BgFetchPersistence.NoSnapshotStorePluginId;</c> (Akka's
+    /// <c>Eventsourced.SnapshotPluginId</c> has a protected setter), so its recovery does not query a
+    /// snapshot table for nothing (DESIGN.md: that query costs a third of the throughput). Such an
+    /// entity must never call <c>SaveSnapshot</c>.
     /// </summary>
     public const string NoSnapshotStorePluginId = "akka.persistence.no-snapshot-store";
 
