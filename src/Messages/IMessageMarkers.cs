@@ -15,10 +15,3 @@ public interface IEntityMessage
     /// <summary>The entity's id, stable for the entity's lifetime; the shard is derived from it.</summary>
     string EntityId { get; }
 }
-
-/// <summary>
-/// An <see cref="IEntityMessage"/> that creates its entity under an id never used before (a fresh
-/// incarnation). When such a message starts the entity, the entity knows its history is empty and
-/// need not read it; the journal's unique key refuses its first write should the id have been used.
-/// </summary>
-public interface ICreatesEntity : IEntityMessage;

@@ -2,7 +2,7 @@ namespace BgFetchCluster.Messages.Fetch;
 
 /// <summary>Starts a registration entity with its accepted registration; replies <see cref="RegistrationView"/>.</summary>
 [SerializedName("bgfetch.registration.create.v1")]
-public sealed record CreateRegistration(string EntityId, FetchRegistered Registration) : ICommand, ICreatesEntity;
+public sealed record CreateRegistration(string EntityId, FetchRegistered Registration) : ICommand, IEntityMessage;
 
 /// <summary>Asks for the registration; replies <see cref="RegistrationView"/> or <see cref="RegistrationNotFound"/>.</summary>
 [SerializedName("bgfetch.registration.get.v1")]
