@@ -54,9 +54,9 @@ ensure_postgres() {
 DO \$\$
 BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${pg_role}') THEN
-    CREATE ROLE ${pg_role} LOGIN PASSWORD '${pg_password}';
+    CREATE ROLE ${pg_role} LOGIN CREATEDB PASSWORD '${pg_password}';
   ELSE
-    ALTER ROLE ${pg_role} LOGIN PASSWORD '${pg_password}';
+    ALTER ROLE ${pg_role} LOGIN CREATEDB PASSWORD '${pg_password}';
   END IF;
 END
 \$\$;

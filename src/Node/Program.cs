@@ -13,6 +13,7 @@ builder.Services.AddSingleton<Scopes>();
 builder.Services.AddOpenApi();
 
 var app = builder.Build();
+app.UseNodeHeader();
 app.UseExceptionHandler();
 
 // Unmatched routes (404), wrong methods (405) and failed bindings answer with a problem body too.
@@ -20,6 +21,7 @@ app.UseStatusCodePages();
 app.MapOpenApi();
 app.MapHealthApi();
 app.MapRegistrationsApi();
+app.MapAdminApi();
 app.Run();
 
 /// <summary>The node's entry point; public so integration tests can host it.</summary>

@@ -25,6 +25,22 @@ public static class FetchHocon
           }
           # Progress is published whether or not anyone listens; nobody listening is normal, not a dead letter.
           cluster.pub-sub.send-to-dead-letters-when-no-subscribers = off
+          # Failover within 15 s of a kill -9 on a LAN or loopback (issue 12): a silent node is suspected about 4 s
+          # after its last heartbeat (heartbeat every 1 s, 3 s of missing heartbeats tolerated), the Split Brain
+          # Resolver (keep-majority) downs it after 5 s more without membership changes, and its shards, with
+          # their remembered registrations, restart on the survivors within a few seconds. A slower or lossier
+          # network needs a longer acceptable-heartbeat-pause (10-20 s across zones) and stable-after (20 s is
+          # Akka's default): too short and a GC pause or a network blip downs a healthy node, which then restarts.
+          cluster {
+            failure-detector {
+              heartbeat-interval = 1 s
+              acceptable-heartbeat-pause = 3 s
+            }
+            split-brain-resolver.stable-after = 5 s
+            # Regions and singleton proxies look for a moved coordinator every second instead of every 2 s.
+            sharding.retry-interval = 1 s
+            singleton-proxy.singleton-identification-interval = 1 s
+          }
           # Large registrations (10,000 requests) answer with one message of all their records.
           remote.dot-netty.tcp.maximum-frame-size = 16 MiB
         }

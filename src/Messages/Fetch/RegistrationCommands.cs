@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace BgFetchCluster.Messages.Fetch;
 
 /// <summary>Starts a registration entity with its accepted registration; replies <see cref="RegistrationView"/>.</summary>
@@ -42,7 +44,12 @@ public sealed record RecordsReply(RegistrationView Registration, FetchRegistered
 
 /// <summary>A settled record, in answer to <see cref="AwaitRecord"/>, with its body when that was journaled inline.</summary>
 [SerializedName("bgfetch.registration.record-ready.v1")]
-public sealed record RecordReady(RecordView Record, bool RecordsAvailable, byte[]? InlineBody = null);
+public sealed record RecordReady(
+    RecordView Record,
+    bool RecordsAvailable,
+    // Left out when null: the source generator would write it as "", which reads back as an empty inline body
+    // (dotnet/runtime#129833), and a node serving a record owned by another node would send no bytes.
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] byte[]? InlineBody = null);
 
 /// <summary>Published on a registration's topic whenever its progress, result or reason changes.</summary>
 [SerializedName("bgfetch.registration.progress.v1")]

@@ -1,5 +1,9 @@
 using Akka.Cluster.Hosting;
+using Akka.Cluster.Hosting.SBR;
+using Akka.Discovery.KubernetesApi;
 using Akka.Hosting;
+using Akka.Management;
+using Akka.Management.Cluster.Bootstrap;
 using Akka.Remote.Hosting;
 using BgFetchCluster.Actors.Fetch;
 using BgFetchCluster.Actors.Persistence.Plugin;
@@ -12,24 +16,16 @@ public static class AkkaComposition
     /// <summary>The actor system's name; it is part of every cluster address (<c>akka.tcp://bgfetch@host:port</c>).</summary>
     public const string SystemName = "bgfetch";
 
-    /// <summary>The journal and snapshot store the options name (<c>BgFetch:Storage:Journal</c>).</summary>
-    private static AkkaConfigurationBuilder WithNodePersistence(this AkkaConfigurationBuilder akka, FetchNodeOptions options) =>
-        options.Journal switch
-        {
-            JournalPlugin.AkkaSql => akka.WithAkkaSqlPersistence(options.Provider, options.JournalConnectionString),
-            _ => akka.WithBgFetchPersistence(options.Provider, options.JournalConnectionString),
-        };
-
     /// <summary>
-    /// Adds the actor system: remoting, clustering (a cluster of one when no seed nodes are configured),
-    /// persistence, the fetch domain, logging through <see cref="ILoggerFactory"/>, and last the
-    /// <c>akka</c> configuration section, so an operator can override any Akka setting.
+    /// Adds the actor system: remoting, clustering with the Split Brain Resolver (keep-majority), how the node
+    /// finds its cluster (seed nodes, Kubernetes bootstrap, or itself), persistence, the fetch domain, logging
+    /// through <see cref="ILoggerFactory"/>, and last the <c>akka</c> configuration section, so an operator can
+    /// override any Akka setting.
     /// </summary>
     public static IServiceCollection AddBgFetchAkka(this IServiceCollection services, BgFetchSettings settings, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(configuration);
-        var cluster = settings.Cluster;
         return services.AddAkka(SystemName, (akka, provider) =>
         {
             var node = provider.GetRequiredService<FetchNode>();
@@ -38,23 +34,60 @@ public static class AkkaComposition
                     loggers.ClearLoggers();
                     loggers.AddLoggerFactory();
                 })
-                .WithRemoting(hostname: cluster.Hostname, port: cluster.Port)
-                .WithClustering(new ClusterOptions { SeedNodes = [.. cluster.SeedNodes] })
-                .WithNodePersistence(node.Options)
-                .WithBgFetch(node)
-                .AddStartup((system, _) =>
+                .WithRemoting(hostname: settings.Cluster.Hostname, port: settings.Cluster.Port)
+                .WithClustering(new ClusterOptions
                 {
-                    if (cluster.SeedNodes.Count == 0)
-                    {
-                        // No seeds and no discovery: this node is a cluster of one, and joins itself.
-                        var self = Akka.Cluster.Cluster.Get(system);
-                        self.Join(self.SelfAddress);
-                    }
-                });
+                    SeedNodes = [.. settings.Cluster.SeedNodes],
+                    SplitBrainResolver = new KeepMajorityOption(),
+                })
+                .WithClusterFormation(settings.Cluster)
+                .WithNodePersistence(node.Options)
+                .WithBgFetch(node);
             if (AkkaSectionHocon.From(configuration.GetSection("akka")) is { } overrides)
             {
                 akka.AddHocon(overrides, HoconAddMode.Prepend);
             }
         });
     }
+
+    /// <summary>
+    /// How the node finds its cluster: Kubernetes bootstrap (Akka Management probes the pods the Kubernetes API
+    /// lists), the configured seed nodes (Akka joins them itself), or, with neither, the node joins itself.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithClusterFormation(this AkkaConfigurationBuilder akka, ClusterSettings cluster)
+    {
+        ArgumentNullException.ThrowIfNull(akka);
+        ArgumentNullException.ThrowIfNull(cluster);
+        if (cluster.Discovery == ClusterDiscovery.Kubernetes)
+        {
+            return akka
+                .WithAkkaManagement(port: cluster.ManagementPort, hostName: cluster.Hostname)
+                .WithClusterBootstrap(options =>
+                {
+                    options.ContactPointDiscovery.ServiceName = cluster.ServiceName;
+                    options.ContactPointDiscovery.RequiredContactPointsNr = cluster.RequiredContactPoints;
+                })
+                .WithKubernetesDiscovery(options => options.PodLabelSelector = cluster.PodLabelSelector);
+        }
+
+        if (cluster.SeedNodes.Count > 0)
+        {
+            return akka;
+        }
+
+        return akka.AddStartup((system, _) =>
+        {
+            // No seeds and no discovery: this node is a cluster of one, and joins itself.
+            var self = Akka.Cluster.Cluster.Get(system);
+            self.Join(self.SelfAddress);
+        });
+    }
+
+    /// <summary>The journal and snapshot store the options name (<c>BgFetch:Storage:Journal</c>).</summary>
+    private static AkkaConfigurationBuilder WithNodePersistence(this AkkaConfigurationBuilder akka, FetchNodeOptions options) =>
+        options.Journal switch
+        {
+            JournalPlugin.AkkaSql => akka.WithAkkaSqlPersistence(options.Provider, options.JournalConnectionString),
+            _ => akka.WithBgFetchPersistence(options.Provider, options.JournalConnectionString),
+        };
 }

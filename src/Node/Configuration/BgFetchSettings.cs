@@ -88,10 +88,7 @@ public sealed class BgFetchSettings
                 $"BgFetch:Storage:InlineBodyBytes must be between 0 (store every body as a file) and {StorageSettings.MaxInlineBodyBytes}.");
         }
 
-        if (Cluster.NumberOfShards < 1 || Cluster.Port is < 0 or > 65535 || string.IsNullOrWhiteSpace(Cluster.Hostname))
-        {
-            throw new InvalidOperationException("BgFetch:Cluster: NumberOfShards must be at least 1, Port between 0 and 65535, and Hostname set.");
-        }
+        Cluster.Validate();
 
         if (Retention <= TimeSpan.Zero)
         {
@@ -192,6 +189,28 @@ public sealed class ClusterSettings
     /// <summary>The address other nodes reach this node's Akka.Remote endpoint at.</summary>
     public string Hostname { get; set; } = "127.0.0.1";
 
+    /// <summary>Refuses cluster settings a node cannot run with, naming the key.</summary>
+    public void Validate()
+    {
+        if (NumberOfShards < 1 || Port is < 0 or > 65535 || string.IsNullOrWhiteSpace(Hostname))
+        {
+            throw new InvalidOperationException("BgFetch:Cluster: NumberOfShards must be at least 1, Port between 0 and 65535, and Hostname set.");
+        }
+
+        foreach (var seed in SeedNodes)
+        {
+            if (!Akka.Actor.Address.TryParse(seed, out var address) || address.Host is null || address.Port is null)
+            {
+                throw new InvalidOperationException($"BgFetch:Cluster:SeedNodes: '{seed}' is not an address such as akka.tcp://bgfetch@10.0.0.5:4053.");
+            }
+        }
+
+        if (Discovery == ClusterDiscovery.Kubernetes && (string.IsNullOrWhiteSpace(ServiceName) || RequiredContactPoints < 1 || ManagementPort is < 1 or > 65535))
+        {
+            throw new InvalidOperationException("BgFetch:Cluster: Kubernetes discovery needs ServiceName, RequiredContactPoints of at least 1 and a ManagementPort.");
+        }
+    }
+
     /// <summary>The Akka.Remote port; 0 picks a free one.</summary>
     public int Port { get; set; }
 
@@ -200,6 +219,34 @@ public sealed class ClusterSettings
 
     /// <summary>Shards per entity type; fixed for the life of a cluster.</summary>
     public int NumberOfShards { get; set; } = 100;
+
+    /// <summary><c>None</c> (seed nodes, or a cluster of one) or <c>Kubernetes</c> (Akka Management cluster bootstrap).</summary>
+    public ClusterDiscovery Discovery { get; set; } = ClusterDiscovery.None;
+
+    /// <summary>
+    /// With Kubernetes discovery: the service name bootstrap looks up; pods are selected by the label
+    /// <c>app=&lt;ServiceName&gt;</c> (<see cref="PodLabelSelector"/>) in the pod's own namespace.
+    /// </summary>
+    public string ServiceName { get; set; } = "bgfetch";
+
+    /// <summary>With Kubernetes discovery: the label selector of the pods, <c>{0}</c> standing for <see cref="ServiceName"/>.</summary>
+    public string PodLabelSelector { get; set; } = "app={0}";
+
+    /// <summary>With Kubernetes discovery: the Akka Management HTTP port bootstrap probes other pods on.</summary>
+    public int ManagementPort { get; set; } = 8558;
+
+    /// <summary>With Kubernetes discovery: pods that must be found before the first of them forms a new cluster.</summary>
+    public int RequiredContactPoints { get; set; } = 2;
+}
+
+/// <summary>How a node finds the other members of its cluster (API.md, <c>BgFetch:Cluster:Discovery</c>).</summary>
+public enum ClusterDiscovery
+{
+    /// <summary>The configured seed nodes; without any, the node forms a cluster of one.</summary>
+    None,
+
+    /// <summary>Akka Management cluster bootstrap through the Kubernetes API, pods selected by label.</summary>
+    Kubernetes,
 }
 
 /// <summary><c>BgFetch:Auth</c>: API keys and the scope each opens.</summary>
@@ -207,4 +254,7 @@ public sealed class AuthSettings
 {
     /// <summary>Key to scope.</summary>
     public Dictionary<string, string> ApiKeys { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Operator key to a name for it; a key here opens <c>/v1/admin/</c> whenever API keys are configured.</summary>
+    public Dictionary<string, string> AdminKeys { get; set; } = new(StringComparer.Ordinal);
 }

@@ -14,4 +14,7 @@ namespace BgFetchCluster.Messages.Fetch.Api;
 [JsonSerializable(typeof(RecordsBody))]
 [JsonSerializable(typeof(RecordBody))]
 [JsonSerializable(typeof(NotificationBody))]
+[JsonSerializable(typeof(ClusterBody))]
+[JsonSerializable(typeof(ShardingBody))]
+[JsonSerializable(typeof(MemberAddressBody))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;
