@@ -45,6 +45,21 @@ public static class ApiCalls
         throw new TimeoutException($"Registration '{id}' did not settle within {timeout}; last seen: {last?.ToString() ?? "nothing"}.");
     }
 
+    /// <summary>Reads the registration's event stream to its end: (event type, data) in order.</summary>
+    public static async Task<List<(string Event, string Data)>> ReadEventsAsync(this HttpClient client, string id, TimeSpan timeout)
+    {
+        using var cancellation = new CancellationTokenSource(timeout);
+        using var response = await client.GetAsync(new Uri($"v1/registrations/{Uri.EscapeDataString(id)}/events", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead, cancellation.Token);
+        response.EnsureSuccessStatusCode();
+        var events = new List<(string, string)>();
+        await foreach (var item in System.Net.ServerSentEvents.SseParser.Create(await response.Content.ReadAsStreamAsync(cancellation.Token)).EnumerateAsync(cancellation.Token))
+        {
+            events.Add((item.EventType, item.Data));
+        }
+
+        return events;
+    }
+
     /// <summary>Polls until <paramref name="condition"/> holds for the registration.</summary>
     public static async Task<RegistrationView> WaitForAsync(this HttpClient client, string id, Func<RegistrationView, bool> condition, string what, TimeSpan timeout)
     {

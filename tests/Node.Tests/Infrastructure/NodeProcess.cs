@@ -39,9 +39,13 @@ public sealed class NodeProcess : IAsyncDisposable
     }
 
     /// <summary>Starts a Development node on <paramref name="dataDirectory"/> and waits until <c>/ready</c> answers.</summary>
-    public static async Task<NodeProcess> StartAsync(string dataDirectory, params string[] settings)
+    public static Task<NodeProcess> StartAsync(string dataDirectory, params string[] settings) =>
+        StartAsync(dataDirectory, FreePort(), settings);
+
+    /// <summary>Starts a Development node serving HTTP on <paramref name="port"/> and waits until <c>/ready</c> answers.</summary>
+    public static async Task<NodeProcess> StartAsync(string dataDirectory, int port, IEnumerable<string> settings)
     {
-        var port = FreePort();
+        ArgumentNullException.ThrowIfNull(settings);
         var baseUrl = $"http://127.0.0.1:{port}/";
         var info = new ProcessStartInfo("dotnet")
         {
@@ -97,6 +101,31 @@ public sealed class NodeProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>True once the process has exited.</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>
+    /// Sends SIGTERM, as Kubernetes does before it stops a pod, and waits for the process to exit: the node runs
+    /// Akka's CoordinatedShutdown (it leaves the cluster and hands its shards off) and then ends.
+    /// </summary>
+    public async Task TerminateAsync(TimeSpan timeout)
+    {
+        if (SendSignal(_process.Id, 15) != 0)
+        {
+            throw new InvalidOperationException($"kill -TERM {_process.Id} failed.");
+        }
+
+        using var deadline = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"The node did not exit within {timeout.TotalSeconds} s of SIGTERM:\n{Output}");
+        }
+    }
+
     /// <summary>Kills the process at once (SIGKILL): no shutdown code runs.</summary>
     public async Task KillAsync()
     {
@@ -116,12 +145,17 @@ public sealed class NodeProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    private static int FreePort()
+    /// <summary>A TCP port free on loopback right now.</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+
+    // .NET has no API to send a process a signal other than SIGKILL; libc's kill(2) is the standard way on Linux.
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
 
     private void Append(string? line)
     {
