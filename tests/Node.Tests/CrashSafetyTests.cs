@@ -10,7 +10,7 @@ namespace BgFetchCluster.Node.Tests;
 /// A real node process is killed with SIGKILL in the middle of a large download and started again on
 /// the same data: the registration recovers from the journal and finishes byte-exact.
 /// </summary>
-public sealed class CrashSafetyTests : NodeProcessTests
+public class CrashSafetyTests : NodeProcessTests
 {
     private const long Size = 48L * 1024 * 1024;
     private const long Rate = 8L * 1024 * 1024;
@@ -19,7 +19,7 @@ public sealed class CrashSafetyTests : NodeProcessTests
     {
         var url = $"{Origin.BaseUrl}files/big.bin?size={Size}&rate={Rate}";
         long downloadedBeforeKill;
-        await using (var first = await NodeProcess.StartAsync(Data.Path))
+        await using (var first = await StartNodeAsync())
         {
             using var created = await first.Client.CreateAsync(new { id = "crash", requests = new[] { url } });
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);
@@ -30,7 +30,7 @@ public sealed class CrashSafetyTests : NodeProcessTests
             await first.KillAsync();
         }
 
-        await using var second = await NodeProcess.StartAsync(Data.Path);
+        await using var second = await StartNodeAsync();
         var seen = new List<long>();
         var settled = await second.Client.WaitForSettledAsync("crash", TimeSpan.FromSeconds(120), r => seen.Add(r.Downloaded));
 
@@ -55,7 +55,7 @@ public sealed class CrashSafetyTests : NodeProcessTests
     public async Task KillNineMidDownload_OriginIgnoresRange_RecordRestartsFromZeroAndEndsByteExact()
     {
         var url = $"{Origin.BaseUrl}files/norange.bin?size={Size}&rate={Rate}&ignoreRange=1";
-        await using (var first = await NodeProcess.StartAsync(Data.Path))
+        await using (var first = await StartNodeAsync())
         {
             using var created = await first.Client.CreateAsync(new { id = "norange", requests = new[] { url } });
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);
@@ -63,7 +63,7 @@ public sealed class CrashSafetyTests : NodeProcessTests
             await first.KillAsync();
         }
 
-        await using var second = await NodeProcess.StartAsync(Data.Path);
+        await using var second = await StartNodeAsync();
         var settled = await second.Client.WaitForSettledAsync("norange", TimeSpan.FromSeconds(120));
 
         Assert.Equal(BackgroundFetchResult.Success, settled.Result);
@@ -72,4 +72,11 @@ public sealed class CrashSafetyTests : NodeProcessTests
         Assert.Equal(TestOrigin.Sha256Of(Size), record.Response!.Sha256);
         Assert.True(Origin.RangedRequestsFor("norange.bin") >= 1, "the restarted node should have asked for a range");
     }
+}
+
+/// <summary><see cref="CrashSafetyTests"/> on Akka.Persistence.Sql (<c>BgFetch:Storage:Journal=AkkaSql</c>).</summary>
+public sealed class AkkaSqlCrashSafetyTests : CrashSafetyTests
+{
+    /// <inheritdoc />
+    protected override StoredJournal Journal => StoredJournal.AkkaSql;
 }

@@ -13,7 +13,7 @@ namespace BgFetchCluster.Node.Tests;
 /// Bodies up to <c>BgFetch:Storage:InlineBodyBytes</c> live in the journal event that settles their record, not in
 /// files: real node processes show they are served like stored bodies, survive SIGKILL, and go with a release.
 /// </summary>
-public sealed class InlineBodyTests : NodeProcessTests
+public class InlineBodyTests : NodeProcessTests
 {
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(30);
     [Fact]
@@ -22,7 +22,7 @@ public sealed class InlineBodyTests : NodeProcessTests
         // The default limit is 4,096 bytes: the first and the empty body are inline, the second is a file.
         long[] sizes = [3000, 5000, 0];
         var requests = sizes.Select((size, i) => $"{Origin.BaseUrl}files/inline-{i}?size={size}").ToArray();
-        await using (var first = await NodeProcess.StartAsync(Data.Path))
+        await using (var first = await StartNodeAsync())
         {
             using var created = await first.Client.CreateAsync(new { id = "small", requests });
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);
@@ -32,7 +32,7 @@ public sealed class InlineBodyTests : NodeProcessTests
 
         Assert.Single(StoredState.BodyFiles(Data.Path));
 
-        await using var second = await NodeProcess.StartAsync(Data.Path);
+        await using var second = await StartNodeAsync();
         var records = await second.Client.MatchAllAsync("small");
         for (var i = 0; i < sizes.Length; i++)
         {
@@ -65,7 +65,7 @@ public sealed class InlineBodyTests : NodeProcessTests
         }
 
         Assert.True(live == 0, $"the released registration still has {live} journal rows that replay");
-        Assert.Equal(0, await ScalarAsync("SELECT COUNT(*) FROM journal WHERE manifest = 'bgfetch.record.settled.v1'"));
+        Assert.Equal(0, await ScalarAsync($"SELECT COUNT(*) FROM {Journal.Table} WHERE manifest = 'bgfetch.record.settled.v1'"));
         using var gone = await second.Client.GetAsync(new Uri("v1/registrations/small/records/0/body", UriKind.Relative));
         Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
     }
@@ -73,7 +73,7 @@ public sealed class InlineBodyTests : NodeProcessTests
     [Fact]
     public async Task InlineBodyBytesZero_StoresEveryBodyAsAFile()
     {
-        await using var node = await NodeProcess.StartAsync(Data.Path, "--BgFetch:Storage:InlineBodyBytes=0");
+        await using var node = await StartNodeAsync("--BgFetch:Storage:InlineBodyBytes=0");
         using var created = await node.Client.CreateAsync(new { id = "files", requests = new[] { $"{Origin.BaseUrl}files/tiny?size=10" } });
         Assert.Equal(BackgroundFetchResult.Success, (await node.Client.WaitForSettledAsync("files", Settle)).Result);
 
@@ -85,7 +85,7 @@ public sealed class InlineBodyTests : NodeProcessTests
     [Fact]
     public async Task DownloadTotalExceeded_SmallBody_KeepsNoBody_AndTheBodyReadsAsTypeError()
     {
-        await using var node = await NodeProcess.StartAsync(Data.Path);
+        await using var node = await StartNodeAsync();
         using var created = await node.Client.CreateAsync(new
         {
             id = "limited",
@@ -102,7 +102,7 @@ public sealed class InlineBodyTests : NodeProcessTests
     }
 
     private Task<long> LiveRegistrationRowsAsync() =>
-        ScalarAsync("SELECT COUNT(*) FROM journal WHERE persistence_id LIKE 'registration-%' AND deleted = 0");
+        ScalarAsync($"SELECT COUNT(*) FROM {Journal.Table} WHERE persistence_id LIKE 'registration-%' AND deleted = 0");
 
     private async Task<long> ScalarAsync(string sql)
     {
@@ -112,4 +112,14 @@ public sealed class InlineBodyTests : NodeProcessTests
         command.CommandText = sql;
         return (long)(await command.ExecuteScalarAsync())!;
     }
+}
+
+/// <summary>
+/// <see cref="InlineBodyTests"/> on Akka.Persistence.Sql (<c>BgFetch:Storage:Journal=AkkaSql</c>): inline bodies survive
+/// SIGKILL in its journal and go with the release there too.
+/// </summary>
+public sealed class AkkaSqlInlineBodyTests : InlineBodyTests
+{
+    /// <inheritdoc />
+    protected override StoredJournal Journal => StoredJournal.AkkaSql;
 }

@@ -9,12 +9,25 @@ using BgFetchCluster.Node.Tests.Infrastructure;
 namespace BgFetchCluster.Node.Tests;
 
 /// <summary>The Background Fetch semantics of API.md, through the node's HTTP API against real loopback origins.</summary>
-public sealed class RegistrationApiTests : IAsyncLifetime
+public class RegistrationApiTests : IAsyncLifetime
 {
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(30);
-    private readonly NodeFactory _node = new();
+    private readonly NodeFactory _node;
     private TestOrigin _origin = null!;
     private HttpClient _client = null!;
+
+    /// <summary>The tests on the product's own journal plugin.</summary>
+    public RegistrationApiTests()
+        : this(StoredJournal.BgFetch)
+    {
+    }
+
+    /// <summary>The tests on the node running <paramref name="journal"/>.</summary>
+    protected RegistrationApiTests(StoredJournal journal)
+    {
+        ArgumentNullException.ThrowIfNull(journal);
+        _node = journal.Configure(new NodeFactory());
+    }
 
     public async Task InitializeAsync()
     {
@@ -265,5 +278,15 @@ public sealed class RegistrationApiTests : IAsyncLifetime
         }
 
         return events;
+    }
+}
+
+/// <summary><see cref="RegistrationApiTests"/> on Akka.Persistence.Sql (<c>BgFetch:Storage:Journal=AkkaSql</c>).</summary>
+public sealed class AkkaSqlRegistrationApiTests : RegistrationApiTests
+{
+    /// <summary>The node runs Akka.Persistence.Sql on SQLite.</summary>
+    public AkkaSqlRegistrationApiTests()
+        : base(StoredJournal.AkkaSql)
+    {
     }
 }

@@ -61,6 +61,9 @@ public sealed partial class BgFetchJournal : AsyncWriteJournal
     {
         base.PreStart();
         (_journal, _owned) = _settings.CreateJournal();
+
+        // A test's decorator (never configuration) may hold or fail writes over the real store.
+        _journal = JournalDecorator.Apply(_system, _journal);
         _batching = new BatchingJournal(_journal, _settings.MaxBatchSize);
 
         // Started now, awaited by every call: the migration is idempotent, and recovery requests that

@@ -1,0 +1,313 @@
+using Akka.Actor;
+using Akka.TestKit;
+using BgFetchCluster.Actors.Fetch;
+using BgFetchCluster.Actors.Fetch.Http;
+using BgFetchCluster.Actors.Fetch.Storage;
+using BgFetchCluster.Actors.Persistence;
+using BgFetchCluster.Actors.Persistence.Plugin;
+using BgFetchCluster.Actors.Persistence.Sqlite;
+using BgFetchCluster.Actors.Tests.Persistence;
+using BgFetchCluster.Messages.Fetch;
+using Xunit.Abstractions;
+using AkkaTestKit = Akka.TestKit.Xunit2.TestKit;
+
+namespace BgFetchCluster.Actors.Tests.Fetch;
+
+/// <summary>
+/// The scope index on Akka.Persistence with the product's plugin over a real SQLite file: a reservation is answered
+/// at once and confirmed only when durable; a reservation whose write fails is reported lost and the id is free again;
+/// settled and released ids; getIds in creation order; snapshots that keep the two newest; the retention sweep.
+/// </summary>
+public sealed class ScopeIndexActorTests(SqliteTestDatabase<ScopeIndexActorTests> database, ITestOutputHelper output)
+    : ScopeIndexTestKit(database.ConnectionString, serializeMessages: true, output), IClassFixture<SqliteTestDatabase<ScopeIndexActorTests>>
+{
+    [Fact]
+    public async Task Reserve_WriteHeld_IsAnsweredAtOnceAndConfirmedOnceDurable()
+    {
+        var index = await StartIndexAsync();
+        var probe = CreateTestProbe();
+        Journal.Hold();
+
+        index.Tell(Reserve("a", "i1"), probe);
+        await probe.ExpectMsgAsync<IdReserved>(r => r.Id == "a" && r.Incarnation == "i1", Timeout);
+        await Journal.WriteEntered.WaitAsync(Timeout);
+
+        // Taken at once: a second creation of the id is refused, and getIds lists it.
+        index.Tell(Reserve("a", "i2"), probe);
+        Assert.Equal(409, (await probe.ExpectMsgAsync<ReservationRefused>(Timeout)).Status);
+        index.Tell(new GetActiveIds(Scope), probe);
+        Assert.Equal(["a"], (await probe.ExpectMsgAsync<ActiveIds>(Timeout)).Ids);
+
+        // Not confirmed while the write is held: the index answers the get after it, but not the confirmation.
+        index.Tell(new ConfirmReservation(Scope, "a", "i1"), probe);
+        index.Tell(new GetActiveIds(Scope), probe);
+        await probe.ExpectMsgAsync<ActiveIds>(Timeout);
+        Assert.False(probe.HasMessages, "the reservation was confirmed while its write was still held");
+
+        Journal.Release();
+        var confirmed = await probe.ExpectMsgAsync<ReservationConfirmed>(Timeout);
+        Assert.True(confirmed.Confirmed);
+
+        // Once durable, a confirmation is answered at once; an incarnation never reserved is not confirmed.
+        index.Tell(new ConfirmReservation(Scope, "a", "i1"), probe);
+        Assert.True((await probe.ExpectMsgAsync<ReservationConfirmed>(Timeout)).Confirmed);
+        index.Tell(new ConfirmReservation(Scope, "a", "other"), probe);
+        Assert.False((await probe.ExpectMsgAsync<ReservationConfirmed>(Timeout)).Confirmed);
+    }
+
+    [Fact]
+    public async Task GetIds_AfterSettleAndReuse_ListsActiveIdsInCreationOrder()
+    {
+        var index = await StartIndexAsync();
+        var probe = CreateTestProbe();
+        foreach (var id in new[] { "c", "a", "b" })
+        {
+            index.Tell(Reserve(id, "i1"), probe);
+            await probe.ExpectMsgAsync<IdReserved>(Timeout);
+        }
+
+        index.Tell(new GetActiveIds(Scope), probe);
+        Assert.Equal(["c", "a", "b"], (await probe.ExpectMsgAsync<ActiveIds>(Timeout)).Ids);
+
+        // Settled: acknowledged once durable (and again when resent), gone from getIds, still resolvable.
+        index.Tell(new MarkIdSettled(Scope, "c", "i1", 0), probe);
+        Assert.Equal(new IdSettledAck("c", "i1"), await probe.ExpectMsgAsync<IdSettledAck>(Timeout));
+        index.Tell(new MarkIdSettled(Scope, "c", "i1", 0), probe);
+        Assert.Equal(new IdSettledAck("c", "i1"), await probe.ExpectMsgAsync<IdSettledAck>(Timeout));
+        index.Tell(new GetActiveIds(Scope), probe);
+        Assert.Equal(["a", "b"], (await probe.ExpectMsgAsync<ActiveIds>(Timeout)).Ids);
+        index.Tell(new ResolveId(Scope, "c"), probe);
+        Assert.Equal("i1", (await probe.ExpectMsgAsync<IdResolved>(Timeout)).Incarnation);
+
+        // A settled id can be created again; it is then the newest, and names the new incarnation.
+        index.Tell(Reserve("c", "i2"), probe);
+        await probe.ExpectMsgAsync<IdReserved>(r => r.Incarnation == "i2", Timeout);
+        index.Tell(new GetActiveIds(Scope), probe);
+        Assert.Equal(["a", "b", "c"], (await probe.ExpectMsgAsync<ActiveIds>(Timeout)).Ids);
+        index.Tell(new ResolveId(Scope, "c"), probe);
+        Assert.Equal("i2", (await probe.ExpectMsgAsync<IdResolved>(Timeout)).Incarnation);
+
+        // The next incarnation of the index recovers the same state and order.
+        index.Tell(new ConfirmReservation(Scope, "c", "i2"), probe);
+        Assert.True((await probe.ExpectMsgAsync<ReservationConfirmed>(Timeout)).Confirmed);
+        await StopAsync(index);
+        var next = await StartIndexAsync();
+        next.Tell(new GetActiveIds(Scope), probe);
+        Assert.Equal(["a", "b", "c"], (await probe.ExpectMsgAsync<ActiveIds>(Timeout)).Ids);
+        next.Tell(new ConfirmReservation(Scope, "c", "i1"), probe);
+        Assert.True((await probe.ExpectMsgAsync<ReservationConfirmed>(Timeout)).Confirmed);
+    }
+
+    [Fact]
+    public async Task MarkIdReleased_SettledId_FreesItsQuotaAndForgetsIt()
+    {
+        var index = await StartIndexAsync();
+        var probe = CreateTestProbe();
+        index.Tell(Reserve("big", "i1", quota: 1000), probe);
+        Assert.Equal(1000, (await probe.ExpectMsgAsync<IdReserved>(Timeout)).QuotaRemaining);
+        index.Tell(new MarkIdSettled(Scope, "big", "i1", StoredBytes: 600), probe);
+        await probe.ExpectMsgAsync<IdSettledAck>(Timeout);
+
+        // The settled registration's bodies still count against the quota.
+        index.Tell(Reserve("next", "i1", quota: 1000, downloadTotal: 500), probe);
+        Assert.Equal(413, (await probe.ExpectMsgAsync<ReservationRefused>(Timeout)).Status);
+
+        // Released: nothing answers, but the id resolves to nothing once the event is durable, and the quota is back.
+        index.Tell(new MarkIdReleased(Scope, "big", "i1"), probe);
+        await AwaitAssertAsync(
+            async () =>
+            {
+                index.Tell(new ResolveId(Scope, "big"), probe);
+                Assert.Null((await probe.ExpectMsgAsync<IdResolved>(Timeout)).Incarnation);
+            },
+            Timeout);
+        index.Tell(Reserve("next", "i1", quota: 1000, downloadTotal: 500), probe);
+        Assert.Equal(1000, (await probe.ExpectMsgAsync<IdReserved>(Timeout)).QuotaRemaining);
+        index.Tell(new ConfirmReservation(Scope, "big", "i1"), probe);
+        Assert.False((await probe.ExpectMsgAsync<ReservationConfirmed>(Timeout)).Confirmed);
+
+        // So does the next incarnation of the index.
+        index.Tell(new ConfirmReservation(Scope, "next", "i1"), probe);
+        Assert.True((await probe.ExpectMsgAsync<ReservationConfirmed>(Timeout)).Confirmed);
+        await StopAsync(index);
+        var next = await StartIndexAsync();
+        next.Tell(new ResolveId(Scope, "big"), probe);
+        Assert.Null((await probe.ExpectMsgAsync<IdResolved>(Timeout)).Incarnation);
+        next.Tell(Reserve("more", "i1", quota: 1000, downloadTotal: 500), probe);
+        Assert.Equal(500, (await probe.ExpectMsgAsync<IdReserved>(Timeout)).QuotaRemaining);
+    }
+
+    [Fact]
+    public async Task SweepExpired_SettledPastRetention_ReleasesItThroughTheRegistrationRegion()
+    {
+        var index = await StartIndexAsync(retention: TimeSpan.FromMilliseconds(400));
+        var probe = CreateTestProbe();
+        index.Tell(Reserve("kept", "i1"), probe);
+        index.Tell(Reserve("done", "i1"), probe);
+        await probe.ReceiveNAsync(2, Timeout).ToListAsync();
+        index.Tell(new MarkIdSettled(Scope, "done", "i1", 0), probe);
+        await probe.ExpectMsgAsync<IdSettledAck>(Timeout);
+
+        // Only the settled one is released, and only through the registration region.
+        var release = await Registrations.ExpectMsgAsync<ReleaseRegistration>(Timeout);
+        Assert.Equal(RegistrationActor.EntityIdFor(Scope, "done", "i1"), release.EntityId);
+        Assert.Equal(index, Registrations.LastSender);
+    }
+
+    [Fact]
+    public async Task Snapshots_AsTheIndexGrows_ComeLessOftenKeepTheTwoNewestAndRecoverEveryId()
+    {
+        const int count = 4000;
+        const int round = 500;
+        var index = await StartIndexAsync();
+        var probe = CreateTestProbe();
+        var persistenceId = "scope-index-" + Scope;
+        await using var snapshots = new SqliteSnapshotStore(ConnectionString);
+
+        // In rounds that become durable before the next (a snapshot waits until no write is in flight).
+        for (var start = 0; start < count; start += round)
+        {
+            for (var i = start; i < start + round; i++)
+            {
+                index.Tell(Reserve($"id-{i}", "i", maxActive: count), probe);
+            }
+
+            await probe.ReceiveNAsync(round, Timeout).ToListAsync();
+            index.Tell(new ConfirmReservation(Scope, $"id-{start + round - 1}", "i"), probe);
+            Assert.True((await probe.ExpectMsgAsync<ReservationConfirmed>(Timeout)).Confirmed);
+        }
+
+        // Due after max(1,000, entries in the last snapshot) events: at 1,000, 2,000 and 4,000, not every 1,000; the
+        // one at 1,000 is deleted once the one at 4,000 is stored.
+        await AwaitAssertAsync(
+            async () => Assert.Equal([4000L, 2000L], await StoredSnapshotsAsync(snapshots, persistenceId)),
+            Timeout);
+
+        await StopAsync(index);
+        var next = await StartIndexAsync();
+        next.Tell(new GetActiveIds(Scope), probe);
+        Assert.Equal(Enumerable.Range(0, count).Select(i => $"id-{i}"), (await probe.ExpectMsgAsync<ActiveIds>(Timeout)).Ids);
+    }
+
+
+    /// <summary>The sequence numbers of the entity's stored snapshots, newest first.</summary>
+    private static async Task<List<long>> StoredSnapshotsAsync(SqliteSnapshotStore snapshots, string persistenceId)
+    {
+        var stored = new List<long>();
+        var criteria = SnapshotSelectionCriteria.Latest;
+        while (await snapshots.LoadAsync(persistenceId, criteria) is { } snapshot)
+        {
+            stored.Add(snapshot.Metadata.SequenceNr);
+            criteria = new SnapshotSelectionCriteria(MaxSequenceNr: snapshot.Metadata.SequenceNr - 1);
+        }
+
+        return stored;
+    }
+
+}
+
+/// <summary>
+/// A reservation whose journal write fails. Run with message verification off, see <see cref="FetchTestConfig.For"/>.
+/// </summary>
+public sealed class ScopeIndexActorWriteFailureTests(SqliteTestDatabase<ScopeIndexActorWriteFailureTests> database, ITestOutputHelper output)
+    : ScopeIndexTestKit(database.ConnectionString, serializeMessages: false, output), IClassFixture<SqliteTestDatabase<ScopeIndexActorWriteFailureTests>>
+{
+    [Fact]
+    public async Task Reserve_WriteFails_IsReportedLostAndTheNextIncarnationFreesTheId()
+    {
+        var index = await StartIndexAsync();
+        var probe = CreateTestProbe();
+        probe.Watch(index);
+        Journal.Hold();
+
+        index.Tell(Reserve("b", "i1"), probe);
+        await probe.ExpectMsgAsync<IdReserved>(Timeout);
+        await Journal.WriteEntered.WaitAsync(Timeout);
+        index.Tell(new ConfirmReservation(Scope, "b", "i1"), probe);
+        index.Tell(new GetActiveIds(Scope), probe);
+        await probe.ExpectMsgAsync<ActiveIds>(Timeout);
+        Journal.Fail();
+
+        // The waiter hears that the reservation is lost, and the index stops (it cannot know its state).
+        var lost = await probe.ExpectMsgAsync<ReservationConfirmed>(Timeout);
+        Assert.False(lost.Confirmed);
+        await probe.ExpectTerminatedAsync(index, Timeout);
+
+        var next = await StartIndexAsync();
+        next.Tell(new ResolveId(Scope, "b"), probe);
+        Assert.Null((await probe.ExpectMsgAsync<IdResolved>(Timeout)).Incarnation);
+        next.Tell(Reserve("b", "i2"), probe);
+        await probe.ExpectMsgAsync<IdReserved>(r => r.Incarnation == "i2", Timeout);
+        next.Tell(new ConfirmReservation(Scope, "b", "i2"), probe);
+        Assert.True((await probe.ExpectMsgAsync<ReservationConfirmed>(Timeout)).Confirmed);
+    }
+}
+
+/// <summary>What the scope index tests share: the system over the plugin, a held journal, the index's environment.</summary>
+public abstract class ScopeIndexTestKit : AkkaTestKit
+{
+    protected const long Quota = 1L << 30;
+    protected static readonly TimeSpan Timeout = FetchTestConfig.Timeout;
+
+    /// <summary>The scope of the test's index: every test has its own.</summary>
+    protected string Scope { get; } = "scope-" + Guid.NewGuid().ToString("N");
+
+    private readonly string _bodies = Path.Combine(Path.GetTempPath(), "bgfetch-index-" + Guid.NewGuid().ToString("N"));
+    private readonly Fetcher _fetcher = new(new FetchOptions());
+    private HeldJournal? _journal;
+
+    protected ScopeIndexTestKit(string connectionString, bool serializeMessages, ITestOutputHelper output)
+        : base(FetchTestConfig.For(connectionString, serializeMessages), output: output)
+    {
+        ConnectionString = connectionString;
+        Registrations = CreateTestProbe();
+
+        // The plugin builds its SQLite journal from configuration; the test only wraps it, so writes can be held.
+        JournalDecorator.Register(Sys, inner => _journal = new HeldJournal(inner));
+    }
+
+    /// <summary>The registration region the index releases expired registrations through.</summary>
+    protected TestProbe Registrations { get; }
+
+    /// <summary>The SQLite database of the journal and snapshot store.</summary>
+    protected string ConnectionString { get; }
+
+    /// <summary>The plugin's journal, once the first persistent actor has made Akka start it.</summary>
+    private protected HeldJournal Journal => _journal ?? throw new InvalidOperationException("The journal plugin has not started yet.");
+
+    protected override void AfterAll()
+    {
+        base.AfterAll();
+        _fetcher.Dispose();
+        if (Directory.Exists(_bodies))
+        {
+            Directory.Delete(_bodies, recursive: true);
+        }
+    }
+
+    protected ReserveId Reserve(string id, string incarnation, int maxActive = 100, long quota = Quota, long downloadTotal = 0) =>
+        new(Scope, id, incarnation, downloadTotal, 0, quota, maxActive);
+
+    /// <summary>Starts an incarnation of the scope's index and waits until it has recovered (it answers a query).</summary>
+    protected async Task<IActorRef> StartIndexAsync(TimeSpan? retention = null)
+    {
+        var environment = new FetchEnvironment(Sys, _fetcher, new DiskResponseStore(_bodies), TimeProvider.System)
+        {
+            Retention = retention ?? TimeSpan.FromDays(1),
+            RegistrationRegion = Registrations,
+        };
+        var index = Sys.ActorOf(ScopeIndexActor.Props(Scope, environment));
+        var probe = CreateTestProbe();
+        index.Tell(new GetActiveIds(Scope), probe);
+        await probe.ExpectMsgAsync<ActiveIds>(Timeout);
+        return index;
+    }
+
+    protected async Task StopAsync(IActorRef actor)
+    {
+        var watcher = CreateTestProbe();
+        watcher.Watch(actor);
+        Sys.Stop(actor);
+        await watcher.ExpectTerminatedAsync(actor, Timeout);
+    }
+}
