@@ -19,7 +19,8 @@ internal sealed partial class PostgreSqlResponseBodyWriter
         PostgreSqlResponseStore store, BodyRecord record, long offset, long generation, Action release, CancellationToken cancellationToken)
     {
         var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var chunk = ArrayPool<byte>.Shared.Rent(ChunkSize);
+        // A resume reads whole chunks of the prefix into the buffer; a fresh body starts small.
+        var chunk = ArrayPool<byte>.Shared.Rent(offset > 0 ? ChunkSize : InitialBufferSize);
         try
         {
             if (offset > 0)

@@ -17,6 +17,9 @@ internal sealed partial class PostgreSqlResponseBodyWriter : IResponseBodyWriter
 {
     private const int ChunkSize = PostgreSqlResponseStore.ChunkSize;
 
+    /// <summary>The buffer a fresh writer starts with; it doubles up to a chunk, so small bodies never hold a whole one.</summary>
+    internal const int InitialBufferSize = 64 * 1024;
+
     private readonly PostgreSqlResponseStore _store;
     private readonly BodyRecord _record;
     private readonly long _generation;
@@ -74,15 +77,27 @@ internal sealed partial class PostgreSqlResponseBodyWriter : IResponseBodyWriter
 
     /// <inheritdoc />
     /// <remarks>The rest of the chunk being filled: never empty, because a full chunk is stored at once.</remarks>
-    public Memory<byte> GetAppendBuffer() =>
-        _state == WriterState.Writable ? _chunk.AsMemory(_buffered, ChunkSize - _buffered) : Memory<byte>.Empty;
+    public Memory<byte> GetAppendBuffer()
+    {
+        if (_state != WriterState.Writable)
+        {
+            return Memory<byte>.Empty;
+        }
+
+        if (_buffered == Capacity)
+        {
+            Grow(_buffered + 1);
+        }
+
+        return _chunk.AsMemory(_buffered, Capacity - _buffered);
+    }
 
     /// <inheritdoc />
     public ValueTask AdvanceAsync(int count, CancellationToken cancellationToken = default)
     {
         ThrowIfNotWritable();
         ArgumentOutOfRangeException.ThrowIfNegative(count);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, ChunkSize - _buffered);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, Capacity - _buffered);
         cancellationToken.ThrowIfCancellationRequested();
         _hash.AppendData(_chunk!, _buffered, count);
         _buffered += count;
@@ -147,8 +162,24 @@ internal sealed partial class PostgreSqlResponseBodyWriter : IResponseBodyWriter
         }
     }
 
+    /// <summary>How much of the chunk the buffer can hold now (the pool may hand out more than a chunk).</summary>
+    private int Capacity => Math.Min(_chunk!.Length, ChunkSize);
+
+    private void Grow(int needed)
+    {
+        var grown = ArrayPool<byte>.Shared.Rent(Math.Min(ChunkSize, Math.Max(needed, _chunk!.Length * 2)));
+        _chunk.AsSpan(0, _buffered).CopyTo(grown);
+        ArrayPool<byte>.Shared.Return(_chunk);
+        _chunk = grown;
+    }
+
     private void Append(ReadOnlySpan<byte> data)
     {
+        if (_buffered + data.Length > Capacity)
+        {
+            Grow(_buffered + data.Length);
+        }
+
         data.CopyTo(_chunk.AsSpan(_buffered));
         _hash.AppendData(data);
         _buffered += data.Length;
