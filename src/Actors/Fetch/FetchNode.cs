@@ -3,6 +3,7 @@ using BgFetchCluster.Actors.Fetch.Http;
 using BgFetchCluster.Actors.Fetch.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
 
 namespace BgFetchCluster.Actors.Fetch;
 
@@ -39,6 +40,22 @@ public sealed record FetchNodeOptions
     /// <summary>Shards per entity type; fixed for the life of a cluster.</summary>
     public int NumberOfShards { get; init; } = 100;
 
+    /// <summary>Where response bodies live; null: <see cref="BodyStore.Files"/> with SQLite, <see cref="BodyStore.PostgreSql"/> with PostgreSQL.</summary>
+    public BodyStore? Bodies { get; init; }
+
+    /// <summary>The body store in effect: <see cref="Bodies"/>, or the provider's default.</summary>
+    public BodyStore EffectiveBodies => Bodies ?? (Provider == StorageProvider.PostgreSql ? BodyStore.PostgreSql : BodyStore.Files);
+
+    /// <summary>
+    /// The PostgreSQL schema of the journal, the snapshots and the bodies: the first entry of the connection string's
+    /// <c>Search Path</c>, or <c>public</c>.
+    /// </summary>
+    public string PostgreSqlSchema =>
+        Provider == StorageProvider.PostgreSql
+        && new NpgsqlConnectionStringBuilder(JournalConnectionString).SearchPath?.Split(',')[0].Trim() is { Length: > 0 } schema
+            ? schema
+            : "public";
+
     /// <summary>The connection string of the journal: the configured one, or <c>journal.db</c> under the data directory.</summary>
     public string JournalConnectionString => Provider switch
     {
@@ -57,6 +74,7 @@ public sealed class FetchNode : IDisposable
 {
     private readonly TaskCompletionSource<FetchService> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ILogger _log;
+    private readonly NpgsqlDataSource? _bodiesDataSource;
     private FetchEnvironment? _environment;
 
     /// <summary>Prepares a node from its options; nothing runs until the actor system starts.</summary>
@@ -67,7 +85,17 @@ public sealed class FetchNode : IDisposable
         TimeProvider = timeProvider ?? TimeProvider.System;
         _log = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("BgFetchCluster.Fetch");
         Directory.CreateDirectory(options.DataDirectory);
-        Store = new DiskResponseStore(Path.Combine(options.DataDirectory, "bodies"));
+        if (options.EffectiveBodies == BodyStore.PostgreSql)
+        {
+            // Migrated on first use (PostgreSqlResponseStore), so nothing here waits for the database.
+            _bodiesDataSource = NpgsqlDataSource.Create(options.JournalConnectionString);
+            Store = new PostgreSqlResponseStore(_bodiesDataSource, options.PostgreSqlSchema);
+        }
+        else
+        {
+            Store = new DiskResponseStore(Path.Combine(options.DataDirectory, "bodies"));
+        }
+
         Fetcher = new Fetcher(options.Fetch);
     }
 
@@ -115,5 +143,9 @@ public sealed class FetchNode : IDisposable
     public void Failed(Exception exception) => _started.TrySetException(exception);
 
     /// <inheritdoc />
-    public void Dispose() => Fetcher.Dispose();
+    public void Dispose()
+    {
+        Fetcher.Dispose();
+        _bodiesDataSource?.Dispose();
+    }
 }

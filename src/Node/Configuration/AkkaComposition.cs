@@ -88,6 +88,6 @@ public static class AkkaComposition
         options.Journal switch
         {
             JournalPlugin.AkkaSql => akka.WithAkkaSqlPersistence(options.Provider, options.JournalConnectionString),
-            _ => akka.WithBgFetchPersistence(options.Provider, options.JournalConnectionString),
+            _ => akka.WithBgFetchPersistence(options.Provider, options.JournalConnectionString, options.PostgreSqlSchema),
         };
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using BgFetchCluster.Actors.Fetch;
+using BgFetchCluster.Actors.Fetch.Storage;
 
 namespace BgFetchCluster.Node.Configuration;
 
@@ -37,6 +38,7 @@ public sealed class BgFetchSettings
         ConnectionString = Storage.ConnectionString,
         DataDirectory = Storage.DataDirectory,
         InlineBodyBytes = Storage.InlineBodyBytes,
+        Bodies = Storage.Bodies,
         Limits = Limits,
         Retention = Retention,
         Fetch = new FetchOptions
@@ -88,6 +90,14 @@ public sealed class BgFetchSettings
                 $"BgFetch:Storage:InlineBodyBytes must be between 0 (store every body as a file) and {StorageSettings.MaxInlineBodyBytes}.");
         }
 
+        var bodies = Storage.Bodies ?? (Storage.Provider == StorageProvider.PostgreSql ? BodyStore.PostgreSql : BodyStore.Files);
+        if (bodies == BodyStore.PostgreSql
+            && (Storage.Provider != StorageProvider.PostgreSql || string.IsNullOrWhiteSpace(Storage.ConnectionString)))
+        {
+            throw new InvalidOperationException(
+                "BgFetch:Storage:Bodies=PostgreSql (the default with the PostgreSql provider) keeps bodies in the journal's database: it needs BgFetch:Storage:Provider=PostgreSql and BgFetch:Storage:ConnectionString.");
+        }
+
         Cluster.Validate();
 
         if (Retention <= TimeSpan.Zero)
@@ -114,6 +124,9 @@ public sealed class StorageSettings
 
     /// <summary>Bodies up to this size are journaled with their record instead of stored as files; 0: never.</summary>
     public int InlineBodyBytes { get; set; } = FetchNodeOptions.DefaultInlineBodyBytes;
+
+    /// <summary><c>Files</c> or <c>PostgreSql</c>; unset: <c>Files</c> with SQLite, <c>PostgreSql</c> with PostgreSQL.</summary>
+    public BodyStore? Bodies { get; set; }
 
     /// <summary>The largest <see cref="InlineBodyBytes"/> allowed: bodies beyond it belong in files, streamed.</summary>
     public const int MaxInlineBodyBytes = 64 * 1024;

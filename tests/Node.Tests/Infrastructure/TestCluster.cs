@@ -6,7 +6,7 @@ namespace BgFetchCluster.Node.Tests.Infrastructure;
 
 /// <summary>
 /// A cluster of real node processes on loopback: each node on its own HTTP and Akka.Remote port, the first two
-/// nodes the seeds, all sharing one fresh PostgreSQL database (journal and snapshots) and one body directory.
+/// nodes the seeds, all sharing one fresh PostgreSQL database (journal, snapshots and, by default, the bodies).
 /// A node can be killed (SIGKILL), terminated (SIGTERM) and started again on its ports.
 /// </summary>
 public sealed class TestCluster : IAsyncDisposable
@@ -35,7 +35,7 @@ public sealed class TestCluster : IAsyncDisposable
     /// <summary>The connection string of <see cref="DatabaseName"/>.</summary>
     public string ConnectionString { get; }
 
-    /// <summary>The body directory every node shares.</summary>
+    /// <summary>The nodes' data directory (bodies live in PostgreSQL unless a test sets <c>Bodies=Files</c>).</summary>
     public TempDirectory Data { get; } = new();
 
     /// <summary>The number of node slots.</summary>
@@ -82,7 +82,6 @@ public sealed class TestCluster : IAsyncDisposable
         {
             "--BgFetch:Storage:Provider=PostgreSql",
             $"--BgFetch:Storage:ConnectionString={ConnectionString}",
-            "--BgFetch:Storage:Bodies=Files",
             $"--BgFetch:Cluster:Port={_remotePorts[slot]}",
             $"--BgFetch:Cluster:SeedNodes:0={AddressOf(0)}",
             $"--BgFetch:Cluster:SeedNodes:1={AddressOf(1)}",

@@ -1,7 +1,5 @@
-using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Security.Cryptography;
 
 namespace BgFetchCluster.Actors.Fetch.Storage;
 
@@ -168,23 +166,8 @@ public sealed class DiskResponseStore : IResponseStore
     /// <summary>Matches every body of one registration in its prefix directory (the name is hex, so nothing else matches).</summary>
     private static string BodiesPattern(string name) => name + ".*" + BodyExtension;
 
-    /// <summary>Returns the lowercase hex SHA-256 of the key's UTF-16 code units (little-endian).</summary>
-    /// <remarks>
-    /// UTF-16 rather than UTF-8 because encoding to UTF-8 replaces unpaired surrogates with U+FFFD, which would map
-    /// distinct hostile keys to one directory; the code units are an injective encoding of every string.
-    /// </remarks>
-    private static string HashKey(string registrationKey)
-    {
-        var bytes = registrationKey.Length <= 512 ? stackalloc byte[registrationKey.Length * 2] : new byte[registrationKey.Length * 2];
-        for (var i = 0; i < registrationKey.Length; i++)
-        {
-            BinaryPrimitives.WriteUInt16LittleEndian(bytes[(i * 2)..], registrationKey[i]);
-        }
-
-        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(bytes, digest);
-        return Convert.ToHexStringLower(digest);
-    }
+    /// <summary>Returns the lowercase hex SHA-256 of the key (see <see cref="RegistrationKeyHash"/>).</summary>
+    private static string HashKey(string registrationKey) => RegistrationKeyHash.Hex(registrationKey);
 
     private static long LengthOrZero(FileInfo file)
     {

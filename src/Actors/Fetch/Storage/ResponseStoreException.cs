@@ -12,11 +12,17 @@ public enum ResponseStoreFailure
     /// <summary>The stored body is shorter than the offset a writer was asked to resume at; restart the record from 0.</summary>
     MissingPrefix,
 
-    /// <summary>Another writer already has this record open in this process.</summary>
+    /// <summary>Another writer already has this record open in this process (through the same store).</summary>
     WriterAlreadyOpen,
 
     /// <summary>An earlier write of this writer failed, leaving its state unknown; reopen at the last checkpoint.</summary>
     WriterFaulted,
+
+    /// <summary>
+    /// A newer writer (on this node or another, after a failover) has opened the record since this one did; this
+    /// writer's bytes were not stored. Only a zombie sees it: the record belongs to someone else now.
+    /// </summary>
+    Superseded,
 }
 
 /// <summary>A response body could not be stored or read; <see cref="Failure"/> says why in terms the caller can act on.</summary>

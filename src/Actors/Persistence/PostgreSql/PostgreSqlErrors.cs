@@ -1,10 +1,11 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using BgFetchCluster.Actors.Fetch.Storage;
 using Npgsql;
 
 namespace BgFetchCluster.Actors.Persistence.PostgreSql;
 
-/// <summary>The one place where PostgreSQL errors become journal errors (STYLE.md rule 7).</summary>
+/// <summary>The one place where PostgreSQL errors become journal and body store errors (STYLE.md rule 7).</summary>
 internal static partial class PostgreSqlErrors
 {
     /// <summary>The name the journal migration gives UNIQUE(persistence_id, sequence_nr).</summary>
@@ -26,6 +27,30 @@ internal static partial class PostgreSqlErrors
         // writes one by one after a failed batch, so callers still learn their own outcome.
         var (persistenceId, sequenceNr) = KeyFromDetail(exception.Detail) ?? (writes[0].PersistenceId, writes[0].LowestSequenceNr);
         return new JournalConcurrencyException(persistenceId, sequenceNr, exception);
+    }
+
+    /// <summary>
+    /// The body store error for a failed <paramref name="operation"/> on a body: a full disk (or an exhausted
+    /// quota) as <see cref="ResponseStoreFailure.DiskFull"/>, anything else as <see cref="ResponseStoreFailure.IoError"/>.
+    /// </summary>
+    /// <remarks>
+    /// Not retried here: a record whose store fails is failed (RecordDownload), and its registration can be fetched again.
+    /// A transient error (<see cref="NpgsqlException.IsTransient"/>) says so in the message.
+    /// </remarks>
+    public static ResponseStoreException Translate(NpgsqlException exception, string registrationKey, int recordIndex, string operation)
+    {
+        var what = recordIndex >= 0
+            ? $"record {recordIndex} of registration '{registrationKey}'"
+            : $"registration '{registrationKey}'";
+        if (exception is PostgresException { SqlState: PostgresErrorCodes.DiskFull })
+        {
+            return new ResponseStoreException(
+                ResponseStoreFailure.DiskFull, registrationKey, recordIndex, $"The database is out of space: could not {operation} the body of {what}.", exception);
+        }
+
+        var transient = exception.IsTransient ? " (transient)" : string.Empty;
+        return new ResponseStoreException(
+            ResponseStoreFailure.IoError, registrationKey, recordIndex, $"Could not {operation} the body of {what}{transient}: {exception.Message}", exception);
     }
 
     private static (string PersistenceId, long SequenceNr)? KeyFromDetail(string? detail)

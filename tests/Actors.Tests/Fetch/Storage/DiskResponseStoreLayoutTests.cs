@@ -50,43 +50,6 @@ public sealed partial class DiskResponseStoreLayoutTests : IDisposable
     }
 
     [Fact]
-    public async Task OpenWriterAsync_KeysDifferingOnlyInUnpairedSurrogates_StoreSeparateBodies()
-    {
-        // UTF-8 would encode both as U+FFFD and give them one directory.
-        string[] keys = ["x\uD800", "x\uDBFF"];
-        for (var i = 0; i < keys.Length; i++)
-        {
-            await using var writer = await _store.OpenWriterAsync(keys[i], 0, 0);
-            await writer.WriteAsync(GeneratedStream.Bytes(0, 10 + i));
-            await writer.CompleteAsync();
-        }
-
-        Assert.Equal(10, await _store.GetStoredBytesAsync(keys[0]));
-        Assert.Equal(11, await _store.GetStoredBytesAsync(keys[1]));
-    }
-
-    [Fact]
-    public async Task GetStoredBytesAsync_SeveralRecords_SumsTheirLengths()
-    {
-        Assert.Equal(0, await _store.GetStoredBytesAsync("r"));
-        long[] lengths = [0, 1, 65_536, 100_001];
-        for (var record = 0; record < lengths.Length; record++)
-        {
-            await using var writer = await _store.OpenWriterAsync("r", record, 0);
-            await WriteGeneratedAsync(writer, 0, lengths[record], 8_192);
-            await writer.CompleteAsync();
-        }
-
-        await using (var other = await _store.OpenWriterAsync("other", 0, 0))
-        {
-            await WriteGeneratedAsync(other, 0, 5_000, 5_000);
-        }
-
-        Assert.Equal(lengths.Sum(), await _store.GetStoredBytesAsync("r"));
-        Assert.Equal(5_000, await _store.GetStoredBytesAsync("other"));
-    }
-
-    [Fact]
     public async Task DeleteRegistrationAsync_StoredBodies_RemovesEverythingAndIsIdempotent()
     {
         for (var record = 0; record < 3; record++)

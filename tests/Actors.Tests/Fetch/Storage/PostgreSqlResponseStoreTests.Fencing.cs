@@ -1,0 +1,195 @@
+using BgFetchCluster.Actors.Fetch.Storage;
+using BgFetchCluster.Actors.Persistence.PostgreSql;
+using static BgFetchCluster.Actors.Tests.Fetch.Storage.StoreTestData;
+using static BgFetchCluster.Actors.Tests.Persistence.JournalData;
+
+namespace BgFetchCluster.Actors.Tests.Fetch.Storage;
+
+/// <summary>
+/// A zombie (a node that lost its shard but still runs, here a second store over the same tables) can never corrupt a
+/// body: once a newer writer has opened the record, none of the zombie's bytes land. And the chunk layout itself.
+/// </summary>
+public sealed partial class PostgreSqlResponseStoreTests
+{
+    [Fact]
+    public async Task WriteAsync_ZombieAfterTheNewOwnerResumed_ThrowsSupersededAndNoneOfItsBytesLand()
+    {
+        const long checkpoint = (MiB * 3L / 2) + 17;
+        const long length = 3L * MiB;
+        var zombieNode = NewNode();
+        var zombie = await zombieNode.OpenWriterAsync(Key, 0, 0);
+        await WriteGeneratedAsync(zombie, 0, checkpoint, 65_536);
+        await zombie.FlushToDiskAsync();
+        // Past the journaled checkpoint, in other bytes: a full chunk of them is stored before the failover.
+        await WriteGeneratedAsync(zombie, checkpoint, (2L * MiB) + 100_000, 65_536, seed: 66);
+
+        await using var owner = await Store.OpenWriterAsync(Key, 0, checkpoint);
+        Assert.Equal(checkpoint, await Store.GetStoredBytesAsync(Key));
+
+        // The zombie fills its chunk, which it then tries to store.
+        var error = await Assert.ThrowsAsync<ResponseStoreException>(
+            async () => await zombie.WriteAsync(GeneratedStream.Bytes(0, MiB, seed: 66)));
+        Assert.Equal(ResponseStoreFailure.Superseded, error.Failure);
+        var faulted = await Assert.ThrowsAsync<ResponseStoreException>(() => zombie.FlushToDiskAsync());
+        Assert.Equal(ResponseStoreFailure.WriterFaulted, faulted.Failure);
+        await zombie.DisposeAsync();
+
+        await WriteGeneratedAsync(owner, checkpoint, length, 65_536);
+        Assert.Equal(ExpectedSha256(length), await owner.CompleteAsync());
+        Assert.Equal(GeneratedStream.Bytes(0, (int)length), await ReadBodyAsync(Store, Key, 0));
+    }
+
+    [Fact]
+    public async Task CompleteAsync_ZombieWithNothingNewToStore_ThrowsSuperseded()
+    {
+        var zombie = await NewNode().OpenWriterAsync(Key, 0, 0);
+        await WriteGeneratedAsync(zombie, 0, 1_000, 1_000, seed: 66);
+        await zombie.FlushToDiskAsync();
+
+        await using (var owner = await Store.OpenWriterAsync(Key, 0, 0))
+        {
+            await WriteGeneratedAsync(owner, 0, 10, 10);
+            await owner.CompleteAsync();
+        }
+
+        // A checkpoint journaled after this flush would claim bytes the zombie no longer owns.
+        var error = await Assert.ThrowsAsync<ResponseStoreException>(() => zombie.CompleteAsync());
+        Assert.Equal(ResponseStoreFailure.Superseded, error.Failure);
+        await zombie.DisposeAsync();
+        Assert.Equal(GeneratedStream.Bytes(0, 10), await ReadBodyAsync(Store, Key, 0));
+    }
+
+    [Fact]
+    public async Task DisposeAsync_ZombieWithUnstoredBytes_StoresNothing()
+    {
+        var zombie = await NewNode().OpenWriterAsync(Key, 0, 0);
+        await WriteGeneratedAsync(zombie, 0, 100_000, 10_000, seed: 66);
+
+        await using (var owner = await Store.OpenWriterAsync(Key, 0, 0))
+        {
+            await WriteGeneratedAsync(owner, 0, 10, 10);
+            await owner.CompleteAsync();
+        }
+
+        // Disposing stores a writer's buffer when it still owns the record; this one does not.
+        await zombie.DisposeAsync();
+
+        Assert.Equal(GeneratedStream.Bytes(0, 10), await ReadBodyAsync(Store, Key, 0));
+    }
+
+    [Fact]
+    public async Task FlushToDiskAsync_ZombieRacingTheNewOwnersOpen_NeverChangesTheNewOwnersBody()
+    {
+        const long checkpoint = 200_000;
+        const long length = (2L * MiB) + 5;
+        var zombie = await NewNode().OpenWriterAsync(Key, 0, 0);
+        await WriteGeneratedAsync(zombie, 0, checkpoint, 50_000);
+        await zombie.FlushToDiskAsync();
+
+        // The zombie keeps storing other bytes, checkpoint after checkpoint, while the new owner opens and writes.
+        var racing = Task.Run(async () =>
+        {
+            for (var position = checkpoint; ; position += 65_536)
+            {
+                await zombie.WriteAsync(GeneratedStream.Bytes(position, 65_536, seed: 66));
+                await zombie.FlushToDiskAsync();
+            }
+        });
+        await using (var owner = await Store.OpenWriterAsync(Key, 0, checkpoint))
+        {
+            await WriteGeneratedAsync(owner, checkpoint, length, 65_536);
+            Assert.Equal(ExpectedSha256(length), await owner.CompleteAsync());
+        }
+
+        var error = await Assert.ThrowsAsync<ResponseStoreException>(() => racing.WaitAsync(Deadline));
+        Assert.Equal(ResponseStoreFailure.Superseded, error.Failure);
+        await zombie.DisposeAsync();
+        Assert.Equal(GeneratedStream.Bytes(0, (int)length), await ReadBodyAsync(Store, Key, 0));
+    }
+
+    [Fact]
+    public async Task FlushToDiskAsync_WriterOfADeletedRegistrationWhoseIdWasReused_ThrowsSuperseded()
+    {
+        var stale = await NewNode().OpenWriterAsync(Key, 0, 0);
+        await WriteGeneratedAsync(stale, 0, 1_000, 1_000, seed: 66);
+        await Store.DeleteRegistrationAsync(Key);
+
+        // Generations come from a sequence: the new record's first writer does not reuse the stale writer's.
+        await using var fresh = await Store.OpenWriterAsync(Key, 0, 0);
+        await WriteGeneratedAsync(fresh, 0, 10, 10);
+        await fresh.FlushToDiskAsync();
+
+        var error = await Assert.ThrowsAsync<ResponseStoreException>(() => stale.FlushToDiskAsync());
+        Assert.Equal(ResponseStoreFailure.Superseded, error.Failure);
+        await stale.DisposeAsync();
+        Assert.Equal(GeneratedStream.Bytes(0, 10), await ReadBodyAsync(Store, Key, 0));
+    }
+
+    [Fact]
+    public async Task OpenWriterAsync_ResumeInsideAChunk_LeavesAlignedChunksCutAtTheOffset()
+    {
+        const long checkpoint = (MiB * 3L / 2) + 3;
+        await using (var first = await Store.OpenWriterAsync(Key, 0, 0))
+        {
+            await WriteGeneratedAsync(first, 0, (3L * MiB) + 10, 100_000);
+            Assert.Equal([(0L, MiB), (MiB, MiB), (2L * MiB, MiB)], await ChunksAsync());
+            await first.FlushToDiskAsync();
+            Assert.Equal([(0L, MiB), (MiB, MiB), (2L * MiB, MiB), (3L * MiB, 10)], await ChunksAsync());
+        }
+
+        await using var resumed = await Store.OpenWriterAsync(Key, 0, checkpoint);
+
+        Assert.Equal([(0L, MiB), (MiB, (int)(checkpoint - MiB))], await ChunksAsync());
+        Assert.Equal(checkpoint, await Store.GetStoredBytesAsync(Key));
+    }
+
+    [Fact]
+    public async Task InitializeAsync_ManyNodesOnAFreshSchema_AllSucceed()
+    {
+        var schema = database.Schema + "_race";
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        try
+        {
+            var nodes = Enumerable.Range(0, 6).Select(_ => Task.Run(async () =>
+            {
+                await start.Task;
+                await new PostgreSqlResponseStore(database.DataSource, schema).InitializeAsync();
+                await new PostgreSqlJournal(database.DataSource, schema).InitializeAsync();
+            })).ToArray();
+            start.SetResult();
+            await Task.WhenAll(nodes).WaitAsync(Deadline);
+
+            var store = new PostgreSqlResponseStore(database.DataSource, schema);
+            await using (var writer = await store.OpenWriterAsync("after-race", 0, 0))
+            {
+                await WriteGeneratedAsync(writer, 0, 10, 10);
+                await writer.CompleteAsync();
+            }
+
+            Assert.Equal(10, await store.GetStoredBytesAsync("after-race"));
+        }
+        finally
+        {
+            await using var drop = database.DataSource.CreateCommand($"DROP SCHEMA IF EXISTS \"{schema}\" CASCADE;");
+            await drop.ExecuteNonQueryAsync();
+        }
+    }
+
+    /// <summary>The stored chunks of record 0 of <see cref="ResponseStoreContractTests.Key"/>: offset and length, in order.</summary>
+    private async Task<List<(long Offset, int Length)>> ChunksAsync()
+    {
+        await using var command = database.DataSource.CreateCommand($"""
+            SELECT chunk_offset, length(data) FROM "{database.Schema}".body_chunks
+            WHERE registration_key = @key AND record_index = 0 ORDER BY chunk_offset;
+            """);
+        command.Parameters.AddWithValue("key", System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.Unicode.GetBytes(Key)));
+        var chunks = new List<(long, int)>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            chunks.Add((reader.GetInt64(0), reader.GetInt32(1)));
+        }
+
+        return chunks;
+    }
+}
