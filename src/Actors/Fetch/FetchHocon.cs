@@ -37,6 +37,11 @@ public static class FetchHocon
               acceptable-heartbeat-pause = 3 s
             }
             split-brain-resolver.stable-after = 5 s
+            # After the down, sharding waits this long before it starts the lost shards elsewhere, so that a node that
+            # was only cut off has stopped its own copies first. Akka's SBR defaults it to stable-after (5 s more); 2 s
+            # is enough here because a copy that is still running cannot fork anything: the journal's unique key
+            # refuses its next event and the body store's writer generation refuses its bytes (DESIGN.md).
+            down-removal-margin = 2 s
             # Regions and singleton proxies look for a moved coordinator every second instead of every 2 s.
             sharding.retry-interval = 1 s
             singleton-proxy.singleton-identification-interval = 1 s
