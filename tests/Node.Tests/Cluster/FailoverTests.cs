@@ -97,6 +97,8 @@ public sealed class FailoverTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.Equal(HttpStatusCode.Accepted, left.StatusCode);
         }
 
+        // While it leaves (its HTTP still up), the node is no longer ready; then its process ends.
+        await WaitForAsync(async () => leaving.HasExited || await NotReadyAsync(leaving), "the leaving node to answer /ready with 503", TimeSpan.FromSeconds(60));
         await WaitForAsync(() => Task.FromResult(leaving.HasExited), "the node that left to end its process", TimeSpan.FromSeconds(60));
         await WaitForMembersSeenByAsync(cluster[0], 2);
 
@@ -152,6 +154,19 @@ public sealed class FailoverTests(ITestOutputHelper output) : IAsyncLifetime
 
         using var body = await client.GetAsync(new Uri($"v1/registrations/{prefix}0/records/0/body", UriKind.Relative));
         Assert.Equal(TestOrigin.Sha256Of(Size), Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await body.Content.ReadAsByteArrayAsync())));
+    }
+
+    private static async Task<bool> NotReadyAsync(NodeProcess node)
+    {
+        try
+        {
+            using var ready = await node.Client.GetAsync(new Uri("ready", UriKind.Relative));
+            return ready.StatusCode == HttpStatusCode.ServiceUnavailable;
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
     }
 
     private int RangedRequests(string prefix) =>
