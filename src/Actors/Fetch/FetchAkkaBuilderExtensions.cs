@@ -29,6 +29,16 @@ public static class FetchAkkaBuilderExtensions
             ShouldPassivateIdleEntities = false,
         };
         var extractor = new EntityMessageExtractor(node.Options.NumberOfShards);
+
+        // A moving registration checkpoints its downloads before it stops (RegistrationActor.HandOff).
+        ShardOptions RegistrationShardOptions() => new()
+        {
+            RememberEntities = shardOptions.RememberEntities,
+            RememberEntitiesStore = shardOptions.RememberEntitiesStore,
+            StateStoreMode = shardOptions.StateStoreMode,
+            ShouldPassivateIdleEntities = shardOptions.ShouldPassivateIdleEntities,
+            HandOffStopMessage = RegistrationActor.HandOff.Instance,
+        };
         return builder
             .AddHocon(FetchHocon.Config, HoconAddMode.Prepend)
             .WithCustomSerializer("bgfetch", BgFetchSerializer.BoundTypes, system => new BgFetchSerializer(system))
@@ -43,7 +53,7 @@ public static class FetchAkkaBuilderExtensions
                 FetchEnvironment.RegistrationTypeName,
                 entityId => RegistrationActor.Props(entityId, node.Environment),
                 extractor,
-                shardOptions)
+                RegistrationShardOptions())
             .WithActors((_, registry) => node.Started(registry.Get<RegistrationActor>(), registry.Get<ScopeIndexActor>()));
     }
 }

@@ -32,6 +32,10 @@ internal static partial class RecordDownload
         {
             // Stopped by the registration (abort, passivation, shutdown): it already knows.
         }
+        catch (RecordDrainedException)
+        {
+            // Checkpointed for a hand-off: the registration stops once that checkpoint is journaled.
+        }
         catch (Exception exception)
         {
             parent.Tell(new RecordOutcome(work.Index, RecordState.FetchError, 0, null, exception.Message), ActorRefs.NoSender);
@@ -73,7 +77,8 @@ internal static partial class RecordDownload
                     LogRetrying(environment.Log, work.RegistrationKey, work.Index, attempt, Describe(exception), delay);
                     await Task.Delay(delay, environment.TimeProvider, cancellationToken).ConfigureAwait(false);
                 }
-                catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                catch (Exception exception) when (exception is not RecordDrainedException
+                    && (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested))
                 {
                     var stored = writer?.Length ?? state.StoredBytes;
                     var reason = Describe(exception);
@@ -180,6 +185,15 @@ internal static partial class RecordDownload
             using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             while (true)
             {
+                if (work.Drain.IsRequested)
+                {
+                    // Handed off: make everything stored durable and journal it, so the new owner resumes here.
+                    await writer.FlushToDiskAsync(cancellationToken).ConfigureAwait(false);
+                    state.StoredBytes = writer.Length;
+                    parent.Tell(new RecordCheckpoint(work.Index, writer.Length, state.Uploaded), ActorRefs.NoSender);
+                    throw new RecordDrainedException();
+                }
+
                 idle.CancelAfter(options.IdleTimeout);
                 // Large bodies offer their own (aligned, direct-write) memory: reading into it saves a copy per byte.
                 var direct = writer.GetAppendBuffer();

@@ -17,7 +17,30 @@ internal sealed record RecordWork(
     string? ETag,
     string? LastModified,
     long? TotalLength,
-    int InlineLimit = 0) : INoSerializationVerificationNeeded;
+    int InlineLimit = 0) : INoSerializationVerificationNeeded
+{
+    /// <summary>Set by the registration when it hands its shard off: checkpoint what is stored, then stop.</summary>
+    public RecordDrain Drain { get; } = new();
+}
+
+/// <summary>
+/// A registration's request that a record make its bytes durable and stop, because the registration is being
+/// handed off to another node (a graceful leave or a rolling update): the new owner then resumes exactly there
+/// instead of from the last periodic checkpoint. Set from the actor, read by the download task.
+/// </summary>
+internal sealed class RecordDrain
+{
+    private volatile bool _requested;
+
+    /// <summary>True once the registration asked for the checkpoint and stop.</summary>
+    public bool IsRequested => _requested;
+
+    /// <summary>Asks the download to checkpoint and stop at its next read.</summary>
+    public void Request() => _requested = true;
+}
+
+/// <summary>The download checkpointed and stopped because its registration is handed off; nothing failed.</summary>
+internal sealed class RecordDrainedException() : Exception("The record checkpointed and stopped for a hand-off.");
 
 // Every message here stays on one node (a record and its registration live together), so none is serialized.
 

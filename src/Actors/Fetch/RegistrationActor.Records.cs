@@ -31,6 +31,7 @@ public sealed partial class RegistrationActor
                 response?.TotalLength,
                 InlineLimitOf(i));
             _recordActors[i] = Context.ActorOf(RecordActor.Props(work, _environment), "record-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            _recordDrains[i] = work.Drain;
         }
     }
 
@@ -119,7 +120,41 @@ public sealed partial class RegistrationActor
             {
                 PublishThrottled();
             }
+
+            if (_handOffWaiting?.Remove(checkpoint.Index) == true)
+            {
+                TryFinishHandOff();
+            }
         });
+    }
+
+    /// <summary>
+    /// The shard is moving: an active registration asks its records to checkpoint and stop, and stops once those
+    /// checkpoints (and any outcomes already reported) are journaled, or after a few seconds at most.
+    /// </summary>
+    private void OnHandOff()
+    {
+        if (_state.Phase != RegistrationPhase.Active || _settling || _recordActors.Count == 0)
+        {
+            Context.Stop(Self);
+            return;
+        }
+
+        _handOffWaiting = [.. _recordActors.Keys];
+        foreach (var index in _handOffWaiting)
+        {
+            _recordDrains[index].Request();
+        }
+
+        Timers.StartSingleTimer(HandOffTimedOut.Instance, HandOffTimedOut.Instance, TimeSpan.FromSeconds(3));
+    }
+
+    private void TryFinishHandOff()
+    {
+        if (_handOffWaiting is { Count: 0 } && _bufferedOutcomes.Count == 0)
+        {
+            Context.Stop(Self);
+        }
     }
 
     private void OnOutcome(RecordOutcome outcome)
@@ -130,6 +165,8 @@ public sealed partial class RegistrationActor
         }
 
         _recordActors.Remove(outcome.Index);
+        _recordDrains.Remove(outcome.Index);
+        _handOffWaiting?.Remove(outcome.Index);
         _state.Records[outcome.Index].StoredBytes = outcome.Size;
         if (EnforceLimits())
         {
@@ -180,6 +217,10 @@ public sealed partial class RegistrationActor
             _state.Apply(e);
             NotifyWaiters(recordSettled.Index);
             PublishThrottled();
+            if (_handOffWaiting is not null && e == events[^1])
+            {
+                TryFinishHandOff();
+            }
         });
     }
 
@@ -236,6 +277,7 @@ public sealed partial class RegistrationActor
         }
 
         _recordActors.Clear();
+        _recordDrains.Clear();
         var events = new List<IEvent>();
         for (var i = 0; i < _state.Records.Length; i++)
         {

@@ -25,6 +25,10 @@ public sealed partial class RegistrationActor : ReceivePersistentActor, IWithTim
     private readonly RegistrationState _state = new();
     private readonly Dictionary<int, List<IActorRef>> _recordWaiters = [];
     private readonly Dictionary<int, IActorRef> _recordActors = [];
+    private readonly Dictionary<int, RecordDrain> _recordDrains = [];
+
+    /// <summary>While handing off: the records whose final checkpoint has not been journaled yet; null otherwise.</summary>
+    private HashSet<int>? _handOffWaiting;
 
     /// <summary>Response events applied to the state but not yet journaled, per record (see <c>OnResponseStarted</c>).</summary>
     private readonly Dictionary<int, List<IEvent>> _unjournaled = [];
@@ -70,6 +74,8 @@ public sealed partial class RegistrationActor : ReceivePersistentActor, IWithTim
         });
         Command<ReceiveTimeout>(_ => PassivateIfSettled());
         Command<StopEntity>(_ => Context.Stop(Self));
+        Command<HandOff>(_ => OnHandOff());
+        Command<HandOffTimedOut>(_ => Context.Stop(Self));
         Command<IdSettledAck>(_ => OnSettlementAcknowledged());
         Command<AnnounceAgain>(_ =>
         {
@@ -286,6 +292,22 @@ public sealed partial class RegistrationActor : ReceivePersistentActor, IWithTim
     private sealed class AnnounceAgain : INotInfluenceReceiveTimeout, INoSerializationVerificationNeeded
     {
         public static AnnounceAgain Instance { get; } = new();
+    }
+
+    /// <summary>
+    /// The message sharding sends an entity whose shard moves to another node (a graceful leave, a rolling update,
+    /// a rebalance): its records checkpoint what they stored and stop, and the entity stops once those checkpoints
+    /// are journaled, so the new owner resumes exactly there.
+    /// </summary>
+    internal sealed class HandOff : INoSerializationVerificationNeeded
+    {
+        public static HandOff Instance { get; } = new();
+    }
+
+    /// <summary>The records did not all checkpoint in time: stop anyway (they resume from their last checkpoint).</summary>
+    private sealed class HandOffTimedOut : INoSerializationVerificationNeeded
+    {
+        public static HandOffTimedOut Instance { get; } = new();
     }
 
     /// <summary>The stop message of a passivation.</summary>

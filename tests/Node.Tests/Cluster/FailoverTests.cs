@@ -60,11 +60,29 @@ public sealed class FailoverTests(ITestOutputHelper output) : IAsyncLifetime
         var cluster = _cluster = await TestCluster.StartAsync(3);
         await CreateDownloadsAsync(cluster, "term");
         var victim = await BusiestNodeAsync(cluster);
+        var survivor = cluster[(victim + 1) % cluster.Size].Client;
+        var before = new long[Registrations];
+        for (var i = 0; i < Registrations; i++)
+        {
+            before[i] = (await survivor.GetRegistrationAsync($"term{i}"))!.Downloaded;
+        }
 
         await cluster.TerminateAsync(victim);
 
         await AssertAllSucceededByteExactAsync(cluster, "term");
         Assert.True(RangedRequests("term") >= 1, "the handed-off downloads should resume with Range");
+
+        // The moved records checkpointed what they had stored when their registration was handed off, so each resumes
+        // at or past what it had downloaded before the SIGTERM, not from an older periodic checkpoint.
+        for (var i = 0; i < Registrations; i++)
+        {
+            foreach (var range in _origin.Requests.Where(r => r.PathAndQuery.StartsWith($"/files/term{i}.bin", StringComparison.Ordinal) && r.Range is not null))
+            {
+                var resumedAt = long.Parse(range.Range!["bytes=".Length..^1], System.Globalization.CultureInfo.InvariantCulture);
+                Assert.True(resumedAt >= before[i], $"term{i} resumed at {resumedAt}, before the hand-off {before[i]} bytes were stored");
+            }
+        }
+
         await cluster.WaitForMembersAsync(2);
     }
 
