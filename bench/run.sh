@@ -149,7 +149,7 @@ run_node() {
   port="$(free_port)"
   ASPNETCORE_ENVIRONMENT=Development dotnet "${node_dll}" --urls="http://127.0.0.1:${port}" \
     "--BgFetch:Storage:DataDirectory=${data}" "--Logging:LogLevel:Default=Warning" \
-    "--Logging:LogLevel:BgFetchCluster.Actors.ActorSystem=Information" >"${work}/node.log" 2>&1 &
+    >"${work}/node.log" 2>&1 &
   node_pid=$!
   until curl -sf -o /dev/null "http://127.0.0.1:${port}/ready"; do sleep 0.1; done
   local ticks0
@@ -171,8 +171,6 @@ run_node() {
   # CPU seconds (user + system) the node used during the workload (after start-up): printed for profiling, not in the table.
   echo "run.sh: node ${w} CPU $(awk -v hz="$(getconf CLK_TCK)" -v t0="${ticks0}" '{ printf "%.2f s during the workload (%.2f s at start-up)", ($14 + $15 - t0) / hz, t0 / hz }' "/proc/${node_pid}/stat")" >&2
   kill "${node_pid}"; wait "${node_pid}" 2>/dev/null || true; node_pid=""
-  # The journal's totals, logged when the node shuts down: commits (round trips) per workload, for profiling.
-  echo "run.sh: node ${w} $(grep -o 'Journal closed after .*' "${work}/node.log" | head -1)" >&2
   cp "${work}/node.log" "bench/results/node-${stamp}-${w}.log"
   rm -rf "${data}"
   # RESULT wall=<s> bytes=<n> registrations=<n>
@@ -201,6 +199,33 @@ run_peer() {
   echo "$(python3 -c "print(f'{${t1} - ${t0}:.3f}')") ${rss} ${bytes}"
 }
 
+# --- the node's idle RSS: a fresh node (fresh data directory), BENCH_IDLE_SECONDS after /ready, doing nothing ----------
+idle_rss() {
+  local data="${work}/data" port pid rss
+  rm -rf "${data}"
+  port="$(free_port)"
+  ASPNETCORE_ENVIRONMENT=Development dotnet "${node_dll}" --urls="http://127.0.0.1:${port}" \
+    "--BgFetch:Storage:DataDirectory=${data}" "--Logging:LogLevel:Default=Warning" >"${work}/node.log" 2>&1 &
+  pid=$!
+  node_pid="${pid}"
+  until curl -sf -o /dev/null "http://127.0.0.1:${port}/ready"; do sleep 0.1; done
+  sleep "${BENCH_IDLE_SECONDS:-10}"
+  rss="$(awk '/VmRSS/ { print $2 }' "/proc/${pid}/status")"
+  kill "${pid}"; wait "${pid}" 2>/dev/null || true; node_pid=""
+  rm -rf "${data}"
+  echo "${rss}"
+}
+idle_line=""
+if [[ " ${tools} " == *" node "* ]]; then
+  idle=()
+  for ((r = 1; r <= (quick == 1 ? 1 : 3); r++)); do
+    idle+=("$(idle_rss)")
+    echo "run.sh: node idle RSS run ${r}: $((idle[-1] / 1024)) MiB" >&2
+  done
+  idle_line="$(printf '%s\n' "${idle[@]}" | sort -n | awk -v s="${BENCH_IDLE_SECONDS:-10}" '{ v[NR] = $1 } END { printf "Node idle RSS (VmRSS %d s after /ready, fresh data directory, median of %d fresh nodes): %.1f MiB (%.1f - %.1f)", s, NR, v[int((NR + 1) / 2)] / 1024, v[1] / 1024, v[NR] / 1024 }')"
+  echo "run.sh: ${idle_line}" >&2
+fi
+
 for w in ${workloads}; do
   expected="$(cat "${work}/${w}.bytes")"
   for ((r = 1; r <= runs; r++)); do
@@ -221,6 +246,9 @@ machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | s
 mode="full"; [[ "${quick}" == 1 ]] && mode="quick (BENCH_QUICK=1)"
 python3 bench/report.py "${results}" "${work}/workloads.tsv" "${mode}, ${runs} runs per tool, ${stamp}" "${machine}" "${work}/chart.dat" \
   | tee "bench/results/run-${stamp}.md"
+if [[ -n "${idle_line}" ]]; then
+  printf '\n%s\n' "${idle_line}" | tee -a "bench/results/run-${stamp}.md"
+fi
 cp "bench/results/run-${stamp}.md" bench/results/latest-run.md
 # The committed chart (bench/README.md) comes from full runs of everything; a quick or partial run draws
 # into bench/results.
