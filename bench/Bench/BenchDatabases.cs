@@ -49,7 +49,8 @@ internal sealed class SqliteDatabase : IBenchDatabase
     public Task<(string ConnectionString, string Schema)> NewStoreAsync(string label)
     {
         var file = Path.Combine(_directory, $"{label}-{Guid.NewGuid().ToString("N")[..8]}.db");
-        return Task.FromResult((new SqliteConnectionStringBuilder { DataSource = file }.ToString(), "public"));
+        var connectionString = new SqliteConnectionStringBuilder { DataSource = file }.ToString();
+        return Task.FromResult((connectionString, "public"));
     }
 
     public async Task<TimeSpan> RawInsertAsync(IReadOnlyList<(string PersistenceId, long SequenceNr, byte[] Payload)> rows)
