@@ -50,7 +50,7 @@ internal static class PersistenceBench
 
             // The first pass of a fresh process and system: JIT, connection pools, shard and entity start-up,
             // tables created. Reported as the cold figure, never in the medians.
-            var cold = await Cpu.MeasureAsync(() => DriveAsync(region, "cold", n, settings.InFlight));
+            var cold = await Cpu.MeasureAsync(() => DriveAsync(region, "cold", n, settings.InFlight, BenchEntity.EventsPerCommand));
             Console.Error.WriteLine($"bench: {pluginCase.Store} / {pluginCase.Plugin}: cold pass {n / cold.Wall.TotalSeconds:0} creations/s");
 
             var creations = new List<double>();
@@ -58,28 +58,37 @@ internal static class PersistenceBench
             var processCpu = new List<double>();
             var postgreSqlCpu = new List<double>();
             long roundTrips = 0;
+            long storedEvents = 0;
             for (var i = 0; i < settings.Iterations; i++)
             {
                 Collect();
                 var prefix = $"pass{i}";
                 var before = pluginCase.CountsRoundTrips ? await StatsAsync(journal) : null;
-                var created = await Cpu.MeasureAsync(() => DriveAsync(region, prefix, n, settings.InFlight));
+                var created = await Cpu.MeasureAsync(() => DriveAsync(region, prefix, n, settings.InFlight, BenchEntity.EventsPerCommand));
                 creations.Add(n / created.Wall.TotalSeconds);
                 processCpu.Add(created.Process.TotalMilliseconds / n);
                 postgreSqlCpu.Add(created.PostgreSql.TotalMilliseconds / n);
                 if (before is not null && await StatsAsync(journal) is { } after)
                 {
                     roundTrips += after.RoundTrips - before.RoundTrips;
+                    storedEvents += after.Events - before.Events;
                 }
 
                 // The same entities again: live, nothing to recover or remember, three events each.
-                var live = await Cpu.MeasureAsync(() => DriveAsync(region, prefix, n, settings.InFlight));
+                var live = await Cpu.MeasureAsync(() => DriveAsync(region, prefix, n, settings.InFlight, 2 * BenchEntity.EventsPerCommand));
                 events.Add(n * BenchEntity.EventsPerCommand / live.Wall.TotalSeconds);
                 Console.Error.WriteLine(
                     $"bench: {pluginCase.Store} / {pluginCase.Plugin}: pass {i + 1}: {creations[^1]:0} creations/s, {events[^1]:0} events/s (live)");
             }
 
             double? transactionsPerCreation = pluginCase.CountsRoundTrips ? roundTrips / (double)(n * settings.Iterations) : null;
+            if (pluginCase.CountsRoundTrips)
+            {
+                // Three of the entity's events and sharding's EntityStarted per creation (plus the shards' rare snapshots).
+                Console.Error.WriteLine(
+                    $"bench: {pluginCase.Store} / {pluginCase.Plugin}: {storedEvents / (double)(n * settings.Iterations):0.00} events stored per creation, "
+                    + $"{storedEvents / (double)Math.Max(1, roundTrips):0} per transaction");
+            }
 
             var (journalAlone, rawDriver) = await JournalAloneAsync(system, journal, pluginCase.Database, settings);
             return new PersistenceResult(
@@ -100,8 +109,12 @@ internal static class PersistenceBench
         }
     }
 
-    /// <summary>Asks <paramref name="count"/> entities <c>{prefix}-{i}</c> for three events each, <paramref name="inFlight"/> at a time.</summary>
-    private static async Task DriveAsync(IActorRef region, string prefix, int count, int inFlight)
+    /// <summary>
+    /// Asks <paramref name="count"/> entities <c>{prefix}-{i}</c> for three events each, <paramref name="inFlight"/>
+    /// at a time. Each answer must carry <paramref name="expectedSequenceNr"/>: proof that the entity recovered
+    /// its history (none when new) and that its events were stored.
+    /// </summary>
+    private static async Task DriveAsync(IActorRef region, string prefix, int count, int inFlight, long expectedSequenceNr)
     {
         var next = -1;
         var workers = new Task[Math.Min(inFlight, count)];
@@ -112,7 +125,12 @@ internal static class PersistenceBench
                 int i;
                 while ((i = Interlocked.Increment(ref next)) < count)
                 {
-                    await region.Ask<Persisted>(new Work($"{prefix}-{i}"), AskTimeout).ConfigureAwait(false);
+                    var persisted = await region.Ask<Persisted>(new Work($"{prefix}-{i}"), AskTimeout).ConfigureAwait(false);
+                    if (persisted.SequenceNr != expectedSequenceNr)
+                    {
+                        throw new InvalidOperationException(
+                            $"Entity {prefix}-{i} answered sequence number {persisted.SequenceNr}, expected {expectedSequenceNr}.");
+                    }
                 }
             });
         }
