@@ -7,7 +7,8 @@
 #   BENCH_QUICK=1 bash bench/run.sh   the same workloads, smaller, 3 runs (a few minutes; a smoke test)
 #
 # Other knobs: BENCH_RUNS (runs per tool), BENCH_ONLY="W1 W3" (workloads), BENCH_TOOLS="node curl",
-# BENCH_NODE_DLL (another build of the node, for A/B experiments), BENCH_PERF=1 (perf record of the node).
+# BENCH_NODE_DLL (another build of the node, for A/B experiments), BENCH_NODE_ENV="NAME=value ..." (environment
+# of the node process only, for runtime knobs), BENCH_PERF=1 (perf record of the node), BENCH_IDLE_SECONDS.
 # Output: the tables on stdout and in bench/results/run-<UTC time>.md (also latest-run.md), raw
 # figures in bench/results/run-<UTC time>.tsv, the chart in bench/throughput.png (quick or partial
 # runs: bench/results/throughput-partial.png).
@@ -147,7 +148,9 @@ run_node() {
   local w="$1" data="${work}/data" port mode out
   rm -rf "${data}"
   port="$(free_port)"
-  ASPNETCORE_ENVIRONMENT=Development dotnet "${node_dll}" --urls="http://127.0.0.1:${port}" \
+  # BENCH_NODE_ENV="NAME=value ...": environment for the node process only (runtime knobs for A/B runs).
+  # shellcheck disable=SC2086
+  env ASPNETCORE_ENVIRONMENT=Development ${BENCH_NODE_ENV:-} dotnet "${node_dll}" --urls="http://127.0.0.1:${port}" \
     "--BgFetch:Storage:DataDirectory=${data}" "--Logging:LogLevel:Default=Warning" \
     >"${work}/node.log" 2>&1 &
   node_pid=$!
