@@ -81,12 +81,14 @@ fi
 echo "run.sh: generating the files in ${work}/origin" >&2
 origin_port="$(free_port)"
 origin="http://127.0.0.1:${origin_port}"
-python3 - "${work}" "${origin}" <<PY
+python3 - "${work}" "${origin}" "${workloads}" <<PY
 import os, sys
-work, origin = sys.argv[1], sys.argv[2]
+work, origin, selected = sys.argv[1], sys.argv[2], sys.argv[3].split()
 spec = """${spec}"""
 for line in spec.splitlines():
     name, count, size = line.split(); count = int(count); size = int(size)
+    if name not in selected:
+        continue  # BENCH_ONLY: only the files of the workloads that run
     d = os.path.join(work, "origin", name); os.makedirs(d, exist_ok=True)
     chunk = os.urandom(min(size, 8 << 20))
     with open(os.path.join(work, name + ".urls"), "w") as urls, open(os.path.join(work, name + ".curl"), "w") as cfg:
@@ -136,7 +138,8 @@ http {
 CONF
 "${nginx_bin}" -c "${work}/nginx/nginx.conf" -e "${work}/nginx/error.log" &
 nginx_pid=$!
-until curl -sf -o /dev/null "${origin}/W4/f00000.bin"; do sleep 0.1; done
+first_workload="${workloads%% *}"
+until curl -sf -o /dev/null "${origin}/${first_workload}/f00000.bin"; do sleep 0.1; done
 
 # --- one run of one tool: appends "workload tool run wall_s peak_rss_kib bytes" to the results ---------
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"
@@ -154,7 +157,7 @@ run_node() {
     "--BgFetch:Storage:DataDirectory=${data}" "--Logging:LogLevel:Default=Warning" \
     >"${work}/node.log" 2>&1 &
   node_pid=$!
-  until curl -sf -o /dev/null "http://127.0.0.1:${port}/ready"; do sleep 0.1; done
+  wait_ready "${node_pid}" "${port}"
   local ticks0
   ticks0="$(awk '{ print $14 + $15 }' "/proc/${node_pid}/stat")"
   mode=single; [[ "${w}" == W4 ]] && mode=many
@@ -202,6 +205,18 @@ run_peer() {
   echo "$(python3 -c "print(f'{${t1} - ${t0}:.3f}')") ${rss} ${bytes}"
 }
 
+# Waits for a node's /ready; stops the script with the node's log if the process died first.
+wait_ready() {
+  local pid="$1" port="$2"
+  until curl -sf -o /dev/null "http://127.0.0.1:${port}/ready"; do
+    if ! kill -0 "${pid}" 2>/dev/null; then
+      echo "run.sh: the node exited before /ready answered:" >&2; tail -30 "${work}/node.log" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+}
+
 # --- the node's idle RSS: a fresh node (fresh data directory), BENCH_IDLE_SECONDS after /ready, doing nothing ----------
 idle_rss() {
   local data="${work}/data" port pid rss
@@ -211,7 +226,7 @@ idle_rss() {
     "--BgFetch:Storage:DataDirectory=${data}" "--Logging:LogLevel:Default=Warning" >"${work}/node.log" 2>&1 &
   pid=$!
   node_pid="${pid}"
-  until curl -sf -o /dev/null "http://127.0.0.1:${port}/ready"; do sleep 0.1; done
+  wait_ready "${pid}" "${port}"
   sleep "${BENCH_IDLE_SECONDS:-10}"
   rss="$(awk '/VmRSS/ { print $2 }' "/proc/${pid}/status")"
   kill "${pid}"; wait "${pid}" 2>/dev/null || true; node_pid=""
