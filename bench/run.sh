@@ -7,7 +7,8 @@
 #   BENCH_QUICK=1 bash bench/run.sh   the same workloads, smaller, 3 runs (a few minutes; a smoke test)
 #
 # Other knobs: BENCH_RUNS (runs per tool), BENCH_ONLY="W1 W3" (workloads), BENCH_TOOLS="node curl",
-# BENCH_NODE_DLL (another build of the node, for A/B experiments), BENCH_PERF=1 (perf record of the node).
+# BENCH_NODE_DLL (another build of the node, for A/B experiments), BENCH_NODE_ENV="NAME=value ..." (environment
+# of the node process only, for runtime knobs), BENCH_PERF=1 (perf record of the node), BENCH_IDLE_SECONDS.
 # Output: the tables on stdout and in bench/results/run-<UTC time>.md (also latest-run.md), raw
 # figures in bench/results/run-<UTC time>.tsv, the chart in bench/throughput.png (quick or partial
 # runs: bench/results/throughput-partial.png).
@@ -80,12 +81,14 @@ fi
 echo "run.sh: generating the files in ${work}/origin" >&2
 origin_port="$(free_port)"
 origin="http://127.0.0.1:${origin_port}"
-python3 - "${work}" "${origin}" <<PY
+python3 - "${work}" "${origin}" "${workloads}" <<PY
 import os, sys
-work, origin = sys.argv[1], sys.argv[2]
+work, origin, selected = sys.argv[1], sys.argv[2], sys.argv[3].split()
 spec = """${spec}"""
 for line in spec.splitlines():
     name, count, size = line.split(); count = int(count); size = int(size)
+    if name not in selected:
+        continue  # BENCH_ONLY: only the files of the workloads that run
     d = os.path.join(work, "origin", name); os.makedirs(d, exist_ok=True)
     chunk = os.urandom(min(size, 8 << 20))
     with open(os.path.join(work, name + ".urls"), "w") as urls, open(os.path.join(work, name + ".curl"), "w") as cfg:
@@ -135,7 +138,8 @@ http {
 CONF
 "${nginx_bin}" -c "${work}/nginx/nginx.conf" -e "${work}/nginx/error.log" &
 nginx_pid=$!
-until curl -sf -o /dev/null "${origin}/W4/f00000.bin"; do sleep 0.1; done
+first_workload="${workloads%% *}"
+until curl -sf -o /dev/null "${origin}/${first_workload}/f00000.bin"; do sleep 0.1; done
 
 # --- one run of one tool: appends "workload tool run wall_s peak_rss_kib bytes" to the results ---------
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"
@@ -147,11 +151,13 @@ run_node() {
   local w="$1" data="${work}/data" port mode out
   rm -rf "${data}"
   port="$(free_port)"
-  ASPNETCORE_ENVIRONMENT=Development dotnet "${node_dll}" --urls="http://127.0.0.1:${port}" \
+  # BENCH_NODE_ENV="NAME=value ...": environment for the node process only (runtime knobs for A/B runs).
+  # shellcheck disable=SC2086
+  env ASPNETCORE_ENVIRONMENT=Development ${BENCH_NODE_ENV:-} dotnet "${node_dll}" --urls="http://127.0.0.1:${port}" \
     "--BgFetch:Storage:DataDirectory=${data}" "--Logging:LogLevel:Default=Warning" \
-    "--Logging:LogLevel:BgFetchCluster.Actors.ActorSystem=Information" >"${work}/node.log" 2>&1 &
+    >"${work}/node.log" 2>&1 &
   node_pid=$!
-  until curl -sf -o /dev/null "http://127.0.0.1:${port}/ready"; do sleep 0.1; done
+  wait_ready "${node_pid}" "${port}"
   local ticks0
   ticks0="$(awk '{ print $14 + $15 }' "/proc/${node_pid}/stat")"
   mode=single; [[ "${w}" == W4 ]] && mode=many
@@ -171,8 +177,6 @@ run_node() {
   # CPU seconds (user + system) the node used during the workload (after start-up): printed for profiling, not in the table.
   echo "run.sh: node ${w} CPU $(awk -v hz="$(getconf CLK_TCK)" -v t0="${ticks0}" '{ printf "%.2f s during the workload (%.2f s at start-up)", ($14 + $15 - t0) / hz, t0 / hz }' "/proc/${node_pid}/stat")" >&2
   kill "${node_pid}"; wait "${node_pid}" 2>/dev/null || true; node_pid=""
-  # The journal's totals, logged when the node shuts down: commits (round trips) per workload, for profiling.
-  echo "run.sh: node ${w} $(grep -o 'Journal closed after .*' "${work}/node.log" | head -1)" >&2
   cp "${work}/node.log" "bench/results/node-${stamp}-${w}.log"
   rm -rf "${data}"
   # RESULT wall=<s> bytes=<n> registrations=<n>
@@ -201,6 +205,45 @@ run_peer() {
   echo "$(python3 -c "print(f'{${t1} - ${t0}:.3f}')") ${rss} ${bytes}"
 }
 
+# Waits for a node's /ready; stops the script with the node's log if the process died first.
+wait_ready() {
+  local pid="$1" port="$2"
+  until curl -sf -o /dev/null "http://127.0.0.1:${port}/ready"; do
+    if ! kill -0 "${pid}" 2>/dev/null; then
+      echo "run.sh: the node exited before /ready answered:" >&2; tail -30 "${work}/node.log" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+}
+
+# --- the node's idle RSS: a fresh node (fresh data directory), BENCH_IDLE_SECONDS after /ready, doing nothing ----------
+idle_rss() {
+  local data="${work}/data" port pid rss
+  rm -rf "${data}"
+  port="$(free_port)"
+  ASPNETCORE_ENVIRONMENT=Development dotnet "${node_dll}" --urls="http://127.0.0.1:${port}" \
+    "--BgFetch:Storage:DataDirectory=${data}" "--Logging:LogLevel:Default=Warning" >"${work}/node.log" 2>&1 &
+  pid=$!
+  node_pid="${pid}"
+  wait_ready "${pid}" "${port}"
+  sleep "${BENCH_IDLE_SECONDS:-10}"
+  rss="$(awk '/VmRSS/ { print $2 }' "/proc/${pid}/status")"
+  kill "${pid}"; wait "${pid}" 2>/dev/null || true; node_pid=""
+  rm -rf "${data}"
+  echo "${rss}"
+}
+idle_line=""
+if [[ " ${tools} " == *" node "* ]]; then
+  idle=()
+  for ((r = 1; r <= (quick == 1 ? 1 : 3); r++)); do
+    idle+=("$(idle_rss)")
+    echo "run.sh: node idle RSS run ${r}: $((idle[-1] / 1024)) MiB" >&2
+  done
+  idle_line="$(printf '%s\n' "${idle[@]}" | sort -n | awk -v s="${BENCH_IDLE_SECONDS:-10}" '{ v[NR] = $1 } END { printf "Node idle RSS (VmRSS %d s after /ready, fresh data directory, median of %d fresh nodes): %.1f MiB (%.1f - %.1f)", s, NR, v[int((NR + 1) / 2)] / 1024, v[1] / 1024, v[NR] / 1024 }')"
+  echo "run.sh: ${idle_line}" >&2
+fi
+
 for w in ${workloads}; do
   expected="$(cat "${work}/${w}.bytes")"
   for ((r = 1; r <= runs; r++)); do
@@ -221,6 +264,9 @@ machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | s
 mode="full"; [[ "${quick}" == 1 ]] && mode="quick (BENCH_QUICK=1)"
 python3 bench/report.py "${results}" "${work}/workloads.tsv" "${mode}, ${runs} runs per tool, ${stamp}" "${machine}" "${work}/chart.dat" \
   | tee "bench/results/run-${stamp}.md"
+if [[ -n "${idle_line}" ]]; then
+  printf '\n%s\n' "${idle_line}" | tee -a "bench/results/run-${stamp}.md"
+fi
 cp "bench/results/run-${stamp}.md" bench/results/latest-run.md
 # The committed chart (bench/README.md) comes from full runs of everything; a quick or partial run draws
 # into bench/results.

@@ -1,6 +1,6 @@
 # Sourced, not run: defines ensure_postgres, which starts (or creates) the local PostgreSQL cluster,
 # ensures the test role and database, and exports BGFETCH_TEST_POSTGRES. Shared by scripts/test.sh
-# and bench/run-kernel.sh so both talk to the same, identically prepared database.
+# and bench/run-persistence.sh so both talk to the same, identically prepared database.
 # Messages are prefixed with the name of the script that sourced this file.
 
 pg_script="$(basename "$0")"

@@ -1,53 +1,24 @@
-using System.Diagnostics;
-
 namespace BgFetchCluster.Bench;
 
-/// <summary>How long and how often each scenario runs; quick mode trades precision for time.</summary>
+/// <summary>How much each scenario does and how often it runs; quick mode trades precision for time.</summary>
 internal sealed record BenchSettings(bool Quick)
 {
-    public int WarmUps => Quick ? 1 : 2;
+    /// <summary>Entities created per pass (DESIGN.md's spike: 10,000).</summary>
+    public int Entities { get; init; } = Quick ? 1_000 : 10_000;
 
-    public int Iterations => Quick ? 3 : 7;
+    /// <summary>Asks in flight at once.</summary>
+    public int InFlight { get; init; } = 200;
 
-    /// <summary>Scales a full-mode count down in quick mode.</summary>
-    public int Scale(int full) => Quick ? Math.Max(1, full / 10) : full;
-}
+    /// <summary>Shards of the region: the product's default (<c>FetchNodeOptions.NumberOfShards</c>).</summary>
+    public int Shards { get; init; } = 100;
 
-/// <summary>Runs one measurement several times after warming up and keeps the median.</summary>
-internal static class Measure
-{
-    /// <summary>
-    /// Runs <paramref name="run"/> (which returns the operations it performed and the time they took)
-    /// warm-up times unrecorded, then <c>Iterations</c> times, and returns the median rate per second.
-    /// </summary>
-    public static async Task<Sample> RateAsync(BenchSettings settings, Func<Task<(long Operations, TimeSpan Elapsed)>> run)
-    {
-        for (var i = 0; i < settings.WarmUps; i++)
-        {
-            await run();
-        }
+    /// <summary>Measured passes after the unrecorded warm-up pass.</summary>
+    public int Iterations => Quick ? 2 : 3;
 
-        var rates = new List<double>(settings.Iterations);
-        for (var i = 0; i < settings.Iterations; i++)
-        {
-            // Each iteration starts from a collected heap so one run's garbage does not tax the next.
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            GC.Collect();
-            var (operations, elapsed) = await run();
-            rates.Add(operations / elapsed.TotalSeconds);
-        }
+    /// <summary>Writers of the journal-alone scenario, each writing <see cref="EventsPerWriter"/> events one by one.</summary>
+    public int Writers => 100;
 
-        return Sample.Of(rates);
-    }
-
-    /// <summary>Times <paramref name="action"/> from start to completion.</summary>
-    public static async Task<TimeSpan> TimeAsync(Func<Task> action)
-    {
-        var stopwatch = Stopwatch.StartNew();
-        await action();
-        return stopwatch.Elapsed;
-    }
+    public int EventsPerWriter => Quick ? 20 : 200;
 }
 
 /// <summary>The median of several measurements, with their spread for the record.</summary>

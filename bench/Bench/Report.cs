@@ -3,44 +3,24 @@ using System.Text;
 
 namespace BgFetchCluster.Bench;
 
-/// <summary>One line of the results table: the kernel's figure next to its peer's.</summary>
-/// <param name="Benchmark">The section (tell, ask, journal, memory).</param>
-/// <param name="Scenario">What ran, with its sizes.</param>
-/// <param name="Unit">The unit of both figures.</param>
-/// <param name="Kernel">BgFetchCluster's median.</param>
-/// <param name="PeerName">The bare baseline it is compared with.</param>
-/// <param name="Peer">The baseline's median, if it ran.</param>
-/// <param name="Target">A human-readable target, if any.</param>
-/// <param name="Met">Whether the target is met, if there is one.</param>
-internal sealed record Row(
-    string Benchmark,
-    string Scenario,
-    string Unit,
-    Sample Kernel,
-    string PeerName,
-    Sample? Peer,
-    string Target = "",
-    bool? Met = null);
-
-/// <summary>Renders rows as a Markdown table.</summary>
+/// <summary>Renders the persistence results as Markdown: every plugin next to its peers of the same run.</summary>
 internal static class Report
 {
-    public static string ToMarkdown(IEnumerable<Row> rows)
+    public static string ToMarkdown(IReadOnlyList<PersistenceResult> results, BenchSettings settings)
     {
+        var ceiling = results.FirstOrDefault(r => r.Case.Database is null)?.Creations.Median;
         var text = new StringBuilder();
-        text.AppendLine("| benchmark | scenario | unit | BgFetchCluster (median) | peer | peer (median) | ratio kernel/peer | target | met |");
-        text.AppendLine("|---|---|---|--:|---|--:|--:|---|---|");
-        foreach (var row in rows)
+        text.AppendLine(CultureInfo.InvariantCulture,
+            $"| store | journal plugin | creations/s, warm | first {Number(settings.Entities)}, cold | vs in-memory | events/s, live entities | journal alone, {settings.Writers} writers, events/s | raw driver, 1 transaction, rows/s | process CPU per creation | PostgreSQL CPU per creation | transactions per creation |");
+        text.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+        foreach (var r in results)
         {
-            var ratio = row.Peer is { Median: > 0 } peer ? (row.Kernel.Median / peer.Median).ToString("0.00", CultureInfo.InvariantCulture) : "";
-            var met = row.Met switch
-            {
-                true => "yes",
-                false => "**no**",
-                null => "",
-            };
+            var ratio = ceiling is > 0 ? (r.Creations.Median / ceiling.Value).ToString("0.00", CultureInfo.InvariantCulture) : "";
             text.AppendLine(CultureInfo.InvariantCulture,
-                $"| {row.Benchmark} | {row.Scenario} | {row.Unit} | {Format(row.Kernel)} | {row.PeerName} | {(row.Peer is null ? "" : Format(row.Peer))} | {ratio} | {row.Target} | {met} |");
+                $"| {r.Case.Store} | {r.Case.Plugin} | {Format(r.Creations)} | {Number(r.ColdCreations)} | {ratio} | {Format(r.Events)} | {Format(r.JournalAlone)} | "
+                + $"{(r.RawDriver is null ? "" : Format(r.RawDriver))} | {Milliseconds(r.ProcessCpuPerCreation)} | "
+                + $"{(r.PostgreSqlCpuPerCreation is null ? "" : Milliseconds(r.PostgreSqlCpuPerCreation))} | "
+                + $"{(r.TransactionsPerCreation is { } t ? t.ToString("0.000", CultureInfo.InvariantCulture) : "")} |");
         }
 
         return text.ToString();
@@ -54,6 +34,8 @@ internal static class Report
             ? $"{median} ({Number(sample.Min)}–{Number(sample.Max)})"
             : median;
     }
+
+    private static string Milliseconds(Sample sample) => sample.Median.ToString("0.00", CultureInfo.InvariantCulture) + " ms";
 
     public static string Number(double value) =>
         value >= 100 ? value.ToString("#,0", CultureInfo.InvariantCulture) : value.ToString("0.##", CultureInfo.InvariantCulture);

@@ -1,35 +1,39 @@
 using System.Diagnostics;
-using BgFetchCluster.Actors.Persistence;
-using BgFetchCluster.Actors.Persistence.PostgreSql;
-using BgFetchCluster.Actors.Persistence.Sqlite;
+using BgFetchCluster.Actors.Fetch;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 using NpgsqlTypes;
 
 namespace BgFetchCluster.Bench;
 
-/// <summary>A store the journal benchmark runs against, with its raw-driver peer.</summary>
-internal interface IJournalBackend : IAsyncDisposable
+/// <summary>A database the persistence benchmark runs against, with its raw-driver peer.</summary>
+internal interface IBenchDatabase : IAsyncDisposable
 {
     string Name { get; }
+
+    StorageProvider Provider { get; }
 
     /// <summary>A description for the report: engine version and where the data lives.</summary>
     Task<string> DescribeAsync();
 
-    (IJournal Journal, ISnapshotStore Snapshots) CreateStores();
+    /// <summary>
+    /// A fresh, empty place for one plugin's tables (SQLite: a new file; PostgreSQL: a new schema, created),
+    /// so no plugin reads another's rows or indexes.
+    /// </summary>
+    Task<(string ConnectionString, string Schema)> NewStoreAsync(string label);
 
     /// <summary>Inserts <paramref name="rows"/> journal-shaped rows in one transaction with the bare driver.</summary>
     Task<TimeSpan> RawInsertAsync(IReadOnlyList<(string PersistenceId, long SequenceNr, byte[] Payload)> rows);
 }
 
-/// <summary>SQLite in a temporary directory: the journal file, and a second file for the raw peer.</summary>
-internal sealed class SqliteBackend : IJournalBackend
+/// <summary>SQLite in a temporary directory: one file per plugin run, and one for the raw peer.</summary>
+internal sealed class SqliteDatabase : IBenchDatabase
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("bgfetch-bench-").FullName;
 
     public string Name => "SQLite";
 
-    private string JournalConnectionString => new SqliteConnectionStringBuilder { DataSource = Path.Combine(_directory, "journal.db") }.ToString();
+    public StorageProvider Provider => StorageProvider.Sqlite;
 
     private string RawConnectionString => new SqliteConnectionStringBuilder { DataSource = Path.Combine(_directory, "raw.db") }.ToString();
 
@@ -42,8 +46,12 @@ internal sealed class SqliteBackend : IJournalBackend
         return $"SQLite {await command.ExecuteScalarAsync()} (WAL, synchronous=FULL) in {_directory}";
     }
 
-    public (IJournal Journal, ISnapshotStore Snapshots) CreateStores() =>
-        (new SqliteJournal(JournalConnectionString), new SqliteSnapshotStore(JournalConnectionString));
+    public Task<(string ConnectionString, string Schema)> NewStoreAsync(string label)
+    {
+        var file = Path.Combine(_directory, $"{label}-{Guid.NewGuid().ToString("N")[..8]}.db");
+        var connectionString = new SqliteConnectionStringBuilder { DataSource = file }.ToString();
+        return Task.FromResult((connectionString, "public"));
+    }
 
     public async Task<TimeSpan> RawInsertAsync(IReadOnlyList<(string PersistenceId, long SequenceNr, byte[] Payload)> rows)
     {
@@ -112,14 +120,18 @@ internal sealed class SqliteBackend : IJournalBackend
     }
 }
 
-/// <summary>PostgreSQL in a fresh schema of the given database, dropped afterwards.</summary>
-internal sealed class PostgreSqlBackend(string connectionString) : IJournalBackend
+/// <summary>PostgreSQL: fresh schemas <c>bench_xxxxxxxx</c> of the given database, dropped afterwards.</summary>
+internal sealed class PostgreSqlDatabase(string connectionString) : IBenchDatabase
 {
-    private readonly NpgsqlDataSource _dataSource = CreateDataSource(connectionString);
-    private readonly string _schema = "bench_" + Guid.NewGuid().ToString("N")[..8];
+    private readonly string _connectionString = PooledConnectionString(connectionString);
+    private readonly NpgsqlDataSource _dataSource = NpgsqlDataSource.Create(PooledConnectionString(connectionString));
+    private readonly string _schema = NewSchemaName();
+    private readonly List<string> _schemas = [];
     private bool _rawTableCreated;
 
     public string Name => "PostgreSQL";
+
+    public StorageProvider Provider => StorageProvider.PostgreSql;
 
     public async Task<string> DescribeAsync()
     {
@@ -129,8 +141,17 @@ internal sealed class PostgreSqlBackend(string connectionString) : IJournalBacke
         return $"{reader.GetString(0)} (synchronous_commit={reader.GetString(1)}, fsync={reader.GetString(2)}), schema {_schema}";
     }
 
-    public (IJournal Journal, ISnapshotStore Snapshots) CreateStores() =>
-        (new PostgreSqlJournal(_dataSource, _schema), new PostgreSqlSnapshotStore(_dataSource, _schema));
+    public async Task<(string ConnectionString, string Schema)> NewStoreAsync(string label)
+    {
+        // Akka.Persistence.Sql creates its tables but not their schema.
+        var schema = NewSchemaName();
+        _schemas.Add(schema);
+        await using var create = _dataSource.CreateCommand($"CREATE SCHEMA {schema};");
+        await create.ExecuteNonQueryAsync();
+        return (_connectionString, schema);
+    }
+
+    private static string NewSchemaName() => "bench_" + Guid.NewGuid().ToString("N")[..8];
 
     public async Task<TimeSpan> RawInsertAsync(IReadOnlyList<(string PersistenceId, long SequenceNr, byte[] Payload)> rows)
     {
@@ -188,11 +209,11 @@ internal sealed class PostgreSqlBackend(string connectionString) : IJournalBacke
     }
 
     /// <summary>
-    /// A pool well under the server's default max_connections (100): 100 entities recovering at once
-    /// would otherwise open 100 connections and be refused ("too many clients"). A connection string
-    /// that sets its own Maximum Pool Size keeps it.
+    /// A pool well under the server's default max_connections (100), the same for both plugins: 200
+    /// entities recovering at once would otherwise open 100 connections and be refused ("too many
+    /// clients"). A connection string that sets its own Maximum Pool Size keeps it.
     /// </summary>
-    private static NpgsqlDataSource CreateDataSource(string connectionString)
+    private static string PooledConnectionString(string connectionString)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
         if (!connectionString.Contains("pool size", StringComparison.OrdinalIgnoreCase))
@@ -200,16 +221,18 @@ internal sealed class PostgreSqlBackend(string connectionString) : IJournalBacke
             builder.MaxPoolSize = 20;
         }
 
-        return NpgsqlDataSource.Create(builder.ConnectionString);
+        return builder.ConnectionString;
     }
 
     public async ValueTask DisposeAsync()
     {
-        await using (var drop = _dataSource.CreateCommand($"DROP SCHEMA IF EXISTS {_schema} CASCADE;"))
+        foreach (var schema in _schemas.Append(_schema))
         {
+            await using var drop = _dataSource.CreateCommand($"DROP SCHEMA IF EXISTS {schema} CASCADE;");
             await drop.ExecuteNonQueryAsync();
         }
 
         await _dataSource.DisposeAsync();
+        NpgsqlConnection.ClearAllPools();
     }
 }
