@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite against a real local PostgreSQL (DESIGN.md: tests against real things).
 # Idempotent: starts (or creates) the local cluster, ensures the test role and database, exports
-# BGFETCH_TEST_POSTGRES unless the caller already set one, then runs `dotnet test` in Release.
+# BGFETCH_TEST_POSTGRES unless the caller already set one, then runs `dotnet test` in Release,
+# then the JavaScript client's tests and the dashboard's test in headless Chromium.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -16,3 +17,19 @@ else
 fi
 
 dotnet test BgFetchCluster.sln -c Release "$@"
+
+# The JavaScript client (src/client-js) against the node that `dotnet test` just built in Release: the seed
+# pages' example code runs unchanged. No npm install: the client has no dependencies.
+(cd src/client-js && npm test)
+
+# The /dashboard page in real headless Chromium: Debian's chromium driven by playwright-core (which never
+# downloads a browser). Installed when missing; the test fails, never skips, when it cannot run.
+if [[ ! -x /usr/bin/chromium ]]; then
+  echo "test.sh: installing chromium" >&2
+  sudo_if_needed=()
+  if [[ "$(id -u)" != 0 ]]; then sudo_if_needed=(sudo); fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_if_needed[@]}" apt-get update -q
+  "${sudo_if_needed[@]}" apt-get install -y -q chromium
+fi
+(cd src/client-js/e2e && npm ci --no-audit --no-fund && npm test)

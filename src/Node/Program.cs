@@ -1,5 +1,6 @@
 using BgFetchCluster.Node.Api;
 using BgFetchCluster.Node.Configuration;
+using BgFetchCluster.Node.Dashboard;
 using BgFetchCluster.Node.Health;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -22,6 +23,7 @@ app.MapOpenApi();
 app.MapHealthApi();
 app.MapRegistrationsApi();
 app.MapAdminApi();
+app.MapDashboard();
 app.Run();
 
 /// <summary>The node's entry point; public so integration tests can host it.</summary>

@@ -1,0 +1,115 @@
+// Type declarations for bgfetch-client: the W3C Background Fetch API over a BgFetchCluster node.
+
+/** Where the node is and who is calling. */
+export interface BackgroundFetchConnectionOptions {
+  /** The node's base URL, e.g. `http://127.0.0.1:5080`. */
+  node: string | URL;
+  /** An API key (`Authorization: Bearer`), which decides the scope when keys are configured. */
+  apiKey?: string;
+  /** The scope (`X-BgFetch-Scope`) when the node runs without keys (Development). */
+  scope?: string;
+  /** The page's location: relative request URLs and `match()` URLs resolve against it (sent as `baseUrl`). */
+  origin?: string | URL;
+  /** A fetch implementation to use instead of the global one. */
+  fetch?: typeof globalThis.fetch;
+}
+
+export interface BackgroundFetchUIOptions {
+  title?: string;
+  icons?: Array<{ src: string; sizes?: string; type?: string; label?: string }>;
+  downloadTotal?: number;
+}
+
+export interface CacheQueryOptions {
+  ignoreSearch?: boolean;
+  ignoreMethod?: boolean;
+  ignoreVary?: boolean;
+}
+
+export type RequestInfoLike = string | URL | Request;
+
+export type BackgroundFetchResult = '' | 'success' | 'failure';
+export type BackgroundFetchFailureReason = '' | 'aborted' | 'bad-status' | 'fetch-error' | 'quota-exceeded' | 'download-total-exceeded';
+
+/** `progress` events; `done`/`total` are the looser variant's downloaded/downloadTotal. */
+export interface BackgroundFetchProgressEvent extends Event {
+  readonly registration: BackgroundFetchRegistration;
+  readonly done: number;
+  readonly total: number;
+  readonly uploaded: number;
+  readonly uploadTotal: number;
+}
+
+/** The terminal events: `success`, `failure`, `backgroundfetchsuccess`, `backgroundfetchfail`, `backgroundfetchabort`. */
+export interface BackgroundFetchSettledEvent extends Event {
+  readonly registration: BackgroundFetchRegistration;
+  /** The failure reason (`""` on success). */
+  readonly reason: BackgroundFetchFailureReason;
+  readonly result: BackgroundFetchResult;
+}
+
+/** One request of a background fetch and, once it has one, its response. */
+export class BackgroundFetchRecord {
+  private constructor();
+  readonly index: number;
+  /** The record's state when it was read: `pending`, `fetching`, `success`, `bad-status`, ... */
+  readonly state: string;
+  readonly request: Request;
+  /** The response; its body streams from the node once the record has settled. */
+  readonly responseReady: Promise<Response>;
+  /** The record as the node reported it. */
+  readonly info: unknown;
+}
+
+/** One background fetch, kept up to date from the node's event stream. */
+export class BackgroundFetchRegistration extends EventTarget {
+  private constructor();
+  readonly id: string;
+  readonly uploadTotal: number;
+  readonly uploaded: number;
+  readonly downloadTotal: number;
+  readonly downloaded: number;
+  readonly result: BackgroundFetchResult;
+  readonly failureReason: BackgroundFetchFailureReason;
+  readonly recordsAvailable: boolean;
+  readonly title: string;
+  readonly icons: Array<{ src: string; sizes?: string; type?: string; label?: string }>;
+  readonly requestCount: number;
+  /** The looser variant: `downloaded`. */
+  readonly downloadedBytes: number;
+  /** The looser variant: `uploaded`. */
+  readonly uploadedBytes: number;
+  /** The looser variant: `pending`, `in-progress` or `completed`. */
+  readonly status: 'pending' | 'in-progress' | 'completed';
+  /** Resolves once the registration has settled and its terminal events were dispatched. */
+  readonly settled: Promise<BackgroundFetchRegistration>;
+  onprogress: ((this: BackgroundFetchRegistration, event: BackgroundFetchProgressEvent) => unknown) | null;
+  /** The looser variant: called on `success` (also when attached after settling). */
+  onsuccess: ((this: BackgroundFetchRegistration, event: BackgroundFetchSettledEvent) => unknown) | null;
+  /** The looser variant: called on `failure` (also when attached after settling). */
+  onerror: ((this: BackgroundFetchRegistration, event: BackgroundFetchSettledEvent) => unknown) | null;
+  onfailure: ((this: BackgroundFetchRegistration, event: BackgroundFetchSettledEvent) => unknown) | null;
+  abort(): Promise<boolean>;
+  match(request: RequestInfoLike, options?: CacheQueryOptions): Promise<BackgroundFetchRecord | undefined>;
+  matchAll(request?: RequestInfoLike, options?: CacheQueryOptions): Promise<BackgroundFetchRecord[]>;
+  /** The looser variant: all records. */
+  getFiles(): Promise<BackgroundFetchRecord[]>;
+  /** Extension: releases the records on the node (aborting first if still active). */
+  release(): Promise<void>;
+  /** Stops following the event stream. */
+  close(): void;
+}
+
+/** A map from ids to the background fetches of one scope. */
+export class BackgroundFetchManager {
+  constructor(options: BackgroundFetchConnectionOptions);
+  fetch(id: string, requests: RequestInfoLike | RequestInfoLike[], options?: BackgroundFetchUIOptions): Promise<BackgroundFetchRegistration>;
+  get(id: string): Promise<BackgroundFetchRegistration | undefined>;
+  getIds(): Promise<string[]>;
+}
+
+/** Installs `navigator.serviceWorker.ready` and `navigator.backgroundFetch` on globalThis; returns the manager. */
+export function installBackgroundFetch(options: BackgroundFetchConnectionOptions): BackgroundFetchManager;
+
+/** Parses a `text/event-stream` body. */
+export function readServerSentEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator<{ event: string; data: string }>;
