@@ -1,6 +1,7 @@
 using BgFetchCluster.Node.Api;
 using BgFetchCluster.Node.Configuration;
 using BgFetchCluster.Node.Health;
+using BgFetchCluster.Node.Telemetry;
 
 var builder = WebApplication.CreateBuilder(args);
 if (string.IsNullOrEmpty(builder.Configuration["urls"]))
@@ -9,6 +10,7 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]))
 }
 
 builder.AddBgFetchNode();
+builder.AddBgFetchTelemetry();
 builder.Services.AddSingleton<Scopes>();
 builder.Services.AddOpenApi();
 
@@ -22,6 +24,7 @@ app.MapOpenApi();
 app.MapHealthApi();
 app.MapRegistrationsApi();
 app.MapAdminApi();
+app.MapMetrics();
 app.Run();
 
 /// <summary>The node's entry point; public so integration tests can host it.</summary>
