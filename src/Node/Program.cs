@@ -2,6 +2,7 @@ using BgFetchCluster.Node.Api;
 using BgFetchCluster.Node.Configuration;
 using BgFetchCluster.Node.Dashboard;
 using BgFetchCluster.Node.Health;
+using BgFetchCluster.Node.Telemetry;
 
 var builder = WebApplication.CreateBuilder(args);
 if (string.IsNullOrEmpty(builder.Configuration["urls"]))
@@ -10,6 +11,7 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]))
 }
 
 builder.AddBgFetchNode();
+builder.AddBgFetchTelemetry();
 builder.Services.AddSingleton<Scopes>();
 builder.Services.AddOpenApi();
 
@@ -24,6 +26,7 @@ app.MapHealthApi();
 app.MapRegistrationsApi();
 app.MapAdminApi();
 app.MapDashboard();
+app.MapMetrics();
 app.Run();
 
 /// <summary>The node's entry point; public so integration tests can host it.</summary>

@@ -42,6 +42,7 @@ public sealed class FetchService(
     /// </summary>
     public async Task<RegistrationView> CreateAsync(string scope, CreateRegistrationBody body, CancellationToken cancellationToken = default)
     {
+        using var activity = FetchMetrics.ActivitySource.StartActivity("bgfetch.create");
         var parsed = FetchRequestParser.Parse(body, Limits.MaxRequestsPerRegistration);
         var incarnation = Guid.NewGuid().ToString("N");
         var index = ScopeIndexActor.EntityIdFor(scope);
@@ -80,6 +81,7 @@ public sealed class FetchService(
             throw new InvalidOperationException($"The scope index lost the reservation of '{parsed.Id}' (its journal write failed); the registration was aborted.");
         }
 
+        FetchMetrics.RegistrationsCreated.Add(1);
         return view;
     }
 

@@ -25,6 +25,7 @@ internal static partial class RecordDownload
         {
             recordLock = await environment.RecordLocks.AcquireAsync(work.RegistrationKey, work.Index, cancellationToken).ConfigureAwait(false);
             turn = await environment.Scheduler.AcquireAsync(work.RegistrationKey, FetchScheduler.OriginOf(work.Request.Url), cancellationToken).ConfigureAwait(false);
+            using var active = FetchMetrics.StartDownload();
             var outcome = await FetchAsync(work, environment, parent, cancellationToken).ConfigureAwait(false);
             parent.Tell(outcome, ActorRefs.NoSender);
         }
@@ -61,6 +62,7 @@ internal static partial class RecordDownload
             {
                 try
                 {
+                    using var activity = FetchMetrics.ActivitySource.StartActivity("bgfetch.fetch_attempt")?.SetTag("bgfetch.record", work.Index).SetTag("bgfetch.attempt", attempt);
                     return await AttemptAsync(work, environment, parent, state, attempt < maxAttempts, w => writer = w, () => writer, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception exception) when (IsTransient(exception, cancellationToken) && attempt < maxAttempts)
@@ -73,6 +75,7 @@ internal static partial class RecordDownload
                         parent.Tell(new RecordCheckpoint(work.Index, writer.Length, state.Uploaded), ActorRefs.NoSender);
                     }
 
+                    FetchMetrics.Retries.Add(1);
                     var delay = RetryDelay(options, attempt, (exception as RetryableStatusException)?.RetryAfter);
                     LogRetrying(environment.Log, work.RegistrationKey, work.Index, attempt, Describe(exception), delay);
                     await Task.Delay(delay, environment.TimeProvider, cancellationToken).ConfigureAwait(false);
@@ -114,6 +117,7 @@ internal static partial class RecordDownload
         using var response = await environment.Fetcher.SendAsync(message, cancellationToken).ConfigureAwait(false);
         var status = (int)response.StatusCode;
         state.Uploaded = work.Request.BodyLength;
+        FetchMetrics.BytesUploaded.Add(work.Request.BodyLength);
         long? expectedEnd;
         var writer = getWriter();
 
@@ -221,6 +225,8 @@ internal static partial class RecordDownload
                 {
                     await writer.AdvanceAsync(read, cancellationToken).ConfigureAwait(false);
                 }
+
+                FetchMetrics.BytesDownloaded.Add(read);
 
                 if (writer.Length - lastProgress >= ProgressEveryBytes)
                 {

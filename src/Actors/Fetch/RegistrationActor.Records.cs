@@ -312,6 +312,7 @@ public sealed partial class RegistrationActor
             }
 
             _settling = false;
+            FetchMetrics.Settled(_state);
             Timers.Cancel(PublishTick.Instance);
             _pendingSettleReply = (replyTo, reply);
             AnnounceSettlement();

@@ -112,6 +112,7 @@ public sealed partial class RegistrationActor : ReceivePersistentActor, IWithTim
         {
             case RegistrationPhase.Active:
                 // A restart (crash, new node, rebalance): resume every unsettled record from its checkpoint.
+                FetchMetrics.FailoverRestarts.Add(1);
                 StartRecords();
                 if (_state.AllRecordsSettled)
                 {

@@ -29,6 +29,9 @@ public sealed class BgFetchSettings
     /// <summary><c>BgFetch:Cluster</c>.</summary>
     public ClusterSettings Cluster { get; set; } = new();
 
+    /// <summary><c>BgFetch:Telemetry</c>.</summary>
+    public TelemetrySettings Telemetry { get; set; } = new();
+
     /// <summary>The node options these settings describe.</summary>
     public FetchNodeOptions ToNodeOptions(bool isDevelopment) => new()
     {
@@ -270,4 +273,11 @@ public sealed class AuthSettings
 
     /// <summary>Operator key to a name for it; a key here opens <c>/v1/admin/</c> whenever API keys are configured.</summary>
     public Dictionary<string, string> AdminKeys { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary><c>BgFetch:Telemetry</c>: which OpenTelemetry exporters the node serves (OTLP follows <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>).</summary>
+public sealed class TelemetrySettings
+{
+    /// <summary>Serve <c>/metrics</c> in Prometheus text format.</summary>
+    public bool Prometheus { get; set; } = true;
 }

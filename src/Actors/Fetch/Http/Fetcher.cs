@@ -183,6 +183,7 @@ public sealed class Fetcher : IDisposable
 
         if (allowed.Count == 0)
         {
+            FetchMetrics.SsrfRefusals.Add(1);
             throw new TargetRefusedException(
                 $"Refused to connect to {host}, which resolves to no allowed address ({string.Join("; ", refusals)}). "
                 + "BgFetch:Fetch:AllowedNetworks or AllowPrivateNetworks allow internal origins on purpose.");

@@ -1,10 +1,12 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Event;
 using Akka.Persistence;
 using Akka.Persistence.Journal;
+using BgFetchCluster.Actors.Fetch;
 using AkkaAtomicWrite = Akka.Persistence.AtomicWrite;
 
 namespace BgFetchCluster.Actors.Persistence.Plugin;
@@ -146,6 +148,7 @@ public sealed partial class BgFetchJournal : AsyncWriteJournal
             }
         }
 
+        var started = Stopwatch.GetTimestamp();
         var submitted = new Task[writes.Count];
         for (var i = 0; i < writes.Count; i++)
         {
@@ -156,6 +159,7 @@ public sealed partial class BgFetchJournal : AsyncWriteJournal
         // (persist failure). Other actors' writes in the same batch are unaffected: BatchingJournal
         // retries a failed batch write by write.
         await Task.WhenAll(submitted).ConfigureAwait(false);
+        FetchMetrics.JournalWriteLatency.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         return rejections is null ? null! : ImmutableArray.Create(rejections);
     }
 

@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Text.Json;
+
+namespace BgFetchCluster.Actors.Fetch;
+
+/// <summary>
+/// The fetch figures (registrations, records, bytes, retries, SSRF refusals, journal latency, failover restarts)
+/// as <see cref="System.Diagnostics.Metrics"/> instruments and an <see cref="System.Diagnostics.ActivitySource"/>,
+/// both named <see cref="Name"/>. The node exports them with OpenTelemetry; this assembly depends on no exporter.
+/// </summary>
+public static class FetchMetrics
+{
+    /// <summary>The meter's and the activity source's name.</summary>
+    public const string Name = "BgFetchCluster";
+
+    private static readonly Meter Meter = new(Name);
+
+    /// <summary>Traces of creation, fetch attempts and settlement.</summary>
+    public static readonly ActivitySource ActivitySource = new(Name);
+
+    /// <summary>Registrations created on this node.</summary>
+    public static readonly Counter<long> RegistrationsCreated =
+        Meter.CreateCounter<long>("bgfetch.registrations.created", "{registration}", "Registrations created");
+
+    /// <summary>Registrations settled, tagged by <c>result</c> and <c>failure_reason</c>.</summary>
+    public static readonly Counter<long> RegistrationsSettled =
+        Meter.CreateCounter<long>("bgfetch.registrations.settled", "{registration}", "Registrations settled, by result and failure reason");
+
+    /// <summary>Records of settled registrations, tagged by <c>state</c>.</summary>
+    public static readonly Counter<long> RecordsSettled =
+        Meter.CreateCounter<long>("bgfetch.records.settled", "{record}", "Records of settled registrations, by state");
+
+    /// <summary>Response body bytes stored.</summary>
+    public static readonly Counter<long> BytesDownloaded =
+        Meter.CreateCounter<long>("bgfetch.downloaded", "By", "Response body bytes stored");
+
+    /// <summary>Request body bytes sent.</summary>
+    public static readonly Counter<long> BytesUploaded =
+        Meter.CreateCounter<long>("bgfetch.uploaded", "By", "Request body bytes sent");
+
+    /// <summary>Records downloading now on this node.</summary>
+    public static readonly UpDownCounter<long> ActiveDownloads =
+        Meter.CreateUpDownCounter<long>("bgfetch.downloads.active", "{record}", "Records downloading now");
+
+    /// <summary>Attempts retried after a transient failure.</summary>
+    public static readonly Counter<long> Retries =
+        Meter.CreateCounter<long>("bgfetch.retries", "{attempt}", "Fetch attempts retried after a transient failure");
+
+    /// <summary>Connections refused by the SSRF guard.</summary>
+    public static readonly Counter<long> SsrfRefusals =
+        Meter.CreateCounter<long>("bgfetch.ssrf.refusals", "{connection}", "Connections refused because the target address is not allowed");
+
+    /// <summary>Time from a journal write request to its durable completion.</summary>
+    public static readonly Histogram<double> JournalWriteLatency =
+        Meter.CreateHistogram<double>(
+            "bgfetch.journal.write.duration",
+            "s",
+            "Journal write latency",
+            tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+
+    /// <summary>Registrations recovered while active (a crash, a hand-off, a rebalance).</summary>
+    public static readonly Counter<long> FailoverRestarts =
+        Meter.CreateCounter<long>("bgfetch.failover.restarts", "{registration}", "Registrations recovered while active");
+
+    /// <summary>Counts a settled registration and its records, and traces the settlement.</summary>
+    internal static void Settled(RegistrationState state)
+    {
+        var result = SpecName(state.Result);
+        var reason = SpecName(state.FailureReason);
+        RegistrationsSettled.Add(1, new("result", result), new("failure_reason", reason));
+        foreach (var record in state.Records)
+        {
+            RecordsSettled.Add(1, new KeyValuePair<string, object?>("state", SpecName(record.State)));
+        }
+
+        using var activity = ActivitySource.StartActivity("bgfetch.settle");
+        activity?.SetTag("bgfetch.id", state.Definition?.Id);
+        activity?.SetTag("bgfetch.result", result);
+        activity?.SetTag("bgfetch.failure_reason", reason);
+    }
+
+    /// <summary>Counts one download in <see cref="ActiveDownloads"/> until disposed.</summary>
+    internal static ActiveDownload StartDownload()
+    {
+        ActiveDownloads.Add(1);
+        return default;
+    }
+
+    private static string SpecName<T>(T value) => JsonSerializer.Serialize(value).Trim('"');
+
+    /// <summary>Ends one active download.</summary>
+    internal readonly struct ActiveDownload : IDisposable
+    {
+        /// <inheritdoc />
+        public void Dispose() => ActiveDownloads.Add(-1);
+    }
+}
