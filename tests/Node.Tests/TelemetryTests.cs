@@ -76,6 +76,18 @@ public sealed partial class TelemetryTests : NodeProcessTests
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }
 
+    [Fact]
+    public async Task Otlp_WithAnEndpoint_TheNodeExportsAndStillServesMetrics()
+    {
+        // Nothing listens there: export failures must not disturb the node.
+        await using var node = await StartNodeAsync($"--OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:{NodeProcess.FreePort()}");
+        var created = await CreateAsync(node, "otlp", Origin.BaseUrl + "files/o?size=1000");
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        await AwaitSettledAsync(node, "otlp");
+        var text = await node.Client.GetStringAsync(new Uri("metrics", UriKind.Relative));
+        Assert.Contains("bgfetch_registrations_created_total", text, StringComparison.Ordinal);
+    }
+
     private static Task<HttpResponseMessage> CreateAsync(NodeProcess node, string id, string url) =>
         node.Client.PostAsJsonAsync(new Uri("v1/registrations", UriKind.Relative), new { id, requests = new[] { url } });
 
