@@ -77,6 +77,37 @@ public sealed partial class TelemetryTests : NodeProcessTests
     }
 
     [Fact]
+    public async Task FailoverRestarts_AfterAKillMidDownload_CountTheRecoveredRegistration()
+    {
+        var url = Origin.BaseUrl + "files/failover.bin?size=100000000&rate=2000000";
+        await using (var first = await StartNodeAsync())
+        {
+            using var created = await first.Client.CreateAsync(new { id = "failover", requests = new[] { url } });
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            await first.Client.WaitForAsync("failover", static r => r.Downloaded > 0, "some bytes downloaded", TimeSpan.FromSeconds(30));
+            await first.KillAsync();
+        }
+
+        await using var second = await StartNodeAsync();
+        var text = "";
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            text = await second.Client.GetStringAsync(new Uri("metrics", UriKind.Relative));
+            if (Regex.IsMatch(text, @"^bgfetch_failover_restarts_total(\{[^}]*\})? 1\b", RegexOptions.Multiline)
+                && Regex.IsMatch(text, @"^bgfetch_downloads_active(\{[^}]*\})? 1\b", RegexOptions.Multiline))
+            {
+                using var aborted = await second.Client.PostAsync(new Uri("v1/registrations/failover/abort", UriKind.Relative), null);
+                return;
+            }
+
+            await Task.Delay(200);
+        }
+
+        Assert.Fail($"/metrics did not count the recovered registration within 30 s:\n{Grep(text)}");
+    }
+
+    [Fact]
     public async Task Otlp_WithAnEndpoint_TheNodeExportsAndStillServesMetrics()
     {
         // Nothing listens there: export failures must not disturb the node.
