@@ -76,6 +76,49 @@ public sealed partial class TelemetryTests : NodeProcessTests
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }
 
+    [Fact]
+    public async Task FailoverRestarts_AfterAKillMidDownload_CountTheRecoveredRegistration()
+    {
+        var url = Origin.BaseUrl + "files/failover.bin?size=100000000&rate=2000000";
+        await using (var first = await StartNodeAsync())
+        {
+            using var created = await first.Client.CreateAsync(new { id = "failover", requests = new[] { url } });
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            await first.Client.WaitForAsync("failover", static r => r.Downloaded > 0, "some bytes downloaded", TimeSpan.FromSeconds(30));
+            await first.KillAsync();
+        }
+
+        await using var second = await StartNodeAsync();
+        var text = "";
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            text = await second.Client.GetStringAsync(new Uri("metrics", UriKind.Relative));
+            if (Regex.IsMatch(text, @"^bgfetch_failover_restarts_total(\{[^}]*\})? 1\b", RegexOptions.Multiline)
+                && Regex.IsMatch(text, @"^bgfetch_downloads_active(\{[^}]*\})? 1\b", RegexOptions.Multiline))
+            {
+                using var aborted = await second.Client.PostAsync(new Uri("v1/registrations/failover/abort", UriKind.Relative), null);
+                return;
+            }
+
+            await Task.Delay(200);
+        }
+
+        Assert.Fail($"/metrics did not count the recovered registration within 30 s:\n{Grep(text)}");
+    }
+
+    [Fact]
+    public async Task Otlp_WithAnEndpoint_TheNodeExportsAndStillServesMetrics()
+    {
+        // Nothing listens there: export failures must not disturb the node.
+        await using var node = await StartNodeAsync($"--OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:{NodeProcess.FreePort()}");
+        var created = await CreateAsync(node, "otlp", Origin.BaseUrl + "files/o?size=1000");
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        await AwaitSettledAsync(node, "otlp");
+        var text = await node.Client.GetStringAsync(new Uri("metrics", UriKind.Relative));
+        Assert.Contains("bgfetch_registrations_created_total", text, StringComparison.Ordinal);
+    }
+
     private static Task<HttpResponseMessage> CreateAsync(NodeProcess node, string id, string url) =>
         node.Client.PostAsJsonAsync(new Uri("v1/registrations", UriKind.Relative), new { id, requests = new[] { url } });
 

@@ -1,0 +1,3 @@
+using BgFetchCluster.Cli;
+
+return await BgFetchCli.RunAsync(args, Console.Out, Console.Error);
