@@ -11,12 +11,16 @@ public static class HealthApi
     /// </summary>
     public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/alive", () => TypedResults.Text("alive")).WithName("Alive");
+        endpoints.MapGet("/alive", () => TypedResults.Text("alive")).WithName("Alive").WithTags("Health")
+            .Produces<string>(StatusCodes.Status200OK, "text/plain");
         endpoints.MapGet("/ready", async (FetchNodeHost host, CancellationToken cancellationToken) =>
                 await host.NotReadyReasonAsync(cancellationToken) is { } reason
                     ? Results.Problem(statusCode: 503, title: "not ready", detail: reason)
                     : Results.Text("ready"))
-            .WithName("Ready");
+            .WithName("Ready")
+            .WithTags("Health")
+            .Produces<string>(StatusCodes.Status200OK, "text/plain")
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return endpoints;
     }
 
