@@ -153,6 +153,14 @@ public sealed class OpenApiDocumentTests(OpenApiDocumentTests.OpenApiNode node) 
         Assert.True(failures.Count == 0, string.Join('\n', failures));
     }
 
+    [Fact]
+    public void OpenApiDocument_ProblemSchema_HasTheDomExceptionName()
+    {
+        var name = node.Schema("ProblemDetails")?["properties"]?["name"];
+
+        Assert.True((string?)name?["type"] == "string", $"ProblemDetails should have a string 'name' member (docs/api.md, \"Conventions\"), has {name?.ToJsonString() ?? "none"}");
+    }
+
     /// <summary>An endpoint as the node maps it: its method (null: any), its path with constraints removed, its name.</summary>
     public sealed record MappedEndpoint(string? Method, string Path, string? Name)
     {
@@ -225,13 +233,16 @@ public sealed class OpenApiDocumentTests(OpenApiDocumentTests.OpenApiNode node) 
         public JsonNode? Operation(MappedEndpoint endpoint) =>
             endpoint.Method is null ? null : Paths[endpoint.Path]?[endpoint.Method.ToLowerInvariant()];
 
+        /// <summary>The schema <c>components/schemas/{name}</c>, or null.</summary>
+        public JsonNode? Schema(string name) => _document["components"]?["schemas"]?[name];
+
         /// <summary>
         /// True when <paramref name="schema"/> is a reference to <c>components/schemas/{name}</c> that exists, directly or as the
         /// non-null branch of a nullable (<c>oneOf</c> with <c>null</c>).
         /// </summary>
         public bool RefersTo(JsonNode? schema, string name)
         {
-            if (schema is null || _document["components"]?["schemas"]?[name] is null)
+            if (schema is null || Schema(name) is null)
             {
                 return false;
             }
