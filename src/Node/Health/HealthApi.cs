@@ -2,7 +2,7 @@ using BgFetchCluster.Node.Configuration;
 
 namespace BgFetchCluster.Node.Health;
 
-/// <summary>Liveness and readiness endpoints (API.md, "Health and operations").</summary>
+/// <summary>Liveness and readiness endpoints (docs/api.md, "Health and operations").</summary>
 public static class HealthApi
 {
     /// <summary>
@@ -24,7 +24,7 @@ public static class HealthApi
         return endpoints;
     }
 
-    /// <summary>Adds <c>X-BgFetch-Node</c> (this node's cluster address) to every response (API.md).</summary>
+    /// <summary>Adds <c>X-BgFetch-Node</c> (this node's cluster address) to every response (docs/api.md).</summary>
     public static IApplicationBuilder UseNodeHeader(this IApplicationBuilder app) =>
         app.Use((context, next) =>
         {
