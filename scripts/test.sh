@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the whole test suite against a real local PostgreSQL (DESIGN.md: tests against real things).
+# Runs the whole test suite against a real local PostgreSQL (docs/contributing.md: tests run against real things).
 # Idempotent: starts (or creates) the local cluster, ensures the test role and database, exports
 # BGFETCH_TEST_POSTGRES unless the caller already set one, then runs `dotnet test` in Release,
 # then the JavaScript client's tests and the dashboard's test in headless Chromium.

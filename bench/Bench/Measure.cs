@@ -3,7 +3,7 @@ namespace BgFetchCluster.Bench;
 /// <summary>How much each scenario does and how often it runs; quick mode trades precision for time.</summary>
 internal sealed record BenchSettings(bool Quick)
 {
-    /// <summary>Entities created per pass (DESIGN.md's spike: 10,000).</summary>
+    /// <summary>Entities created per pass (docs/architecture.md, persistence throughput: 10,000).</summary>
     public int Entities { get; init; } = Quick ? 1_000 : 10_000;
 
     /// <summary>Asks in flight at once.</summary>

@@ -5,7 +5,7 @@ using BgFetchCluster.Messages.Fetch.Api;
 namespace BgFetchCluster.Client;
 
 /// <summary>
-/// The operators' admin API of a node (API.md, "Admin API"): members, shards, every scope's registrations, leave and
+/// The operators' admin API of a node (docs/api.md, "Admin API"): members, shards, every scope's registrations, leave and
 /// down. Give it an <see cref="HttpClient"/> whose <c>BaseAddress</c> is any node and which carries an admin key.
 /// </summary>
 public sealed class BackgroundFetchAdmin(HttpClient http)

@@ -13,7 +13,7 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]))
 builder.AddBgFetchNode();
 builder.AddBgFetchTelemetry();
 builder.Services.AddSingleton<Scopes>();
-builder.Services.AddOpenApi();
+builder.Services.AddBgFetchOpenApi();
 
 var app = builder.Build();
 app.UseNodeHeader();

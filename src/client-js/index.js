@@ -1,4 +1,4 @@
-// bgfetch-client: the W3C Background Fetch API over a BgFetchCluster node's HTTP API (API.md).
+// bgfetch-client: the W3C Background Fetch API over a BgFetchCluster node's HTTP API (docs/api.md).
 // No runtime dependencies: Node.js 20 or newer brings fetch, Request, Response, EventTarget and DOMException.
 
 const TERMINAL_EVENTS = new Set(['backgroundfetchsuccess', 'backgroundfetchfail', 'backgroundfetchabort']);
@@ -114,7 +114,7 @@ class BackgroundFetchSettledEvent extends Event {
   }
 }
 
-/** One record: its request, and its response once the node has it (API.md, "BackgroundFetchRecord"). */
+/** One record: its request, and its response once the node has it (docs/api.md, "The Record object"). */
 export class BackgroundFetchRecord {
   #connection;
   #registrationId;
@@ -177,7 +177,7 @@ export class BackgroundFetchRecord {
 }
 
 /**
- * One background fetch (API.md, "BackgroundFetchRegistration"). Its fields follow the node's event stream;
+ * One background fetch (docs/api.md, "The Registration object"). Its fields follow the node's event stream;
  * it dispatches `progress` and, once, a terminal event: `success` or `failure` (the looser variant's names)
  * and `backgroundfetchsuccess|fail|abort` (the service-worker names).
  */
@@ -433,7 +433,7 @@ export async function* readServerSentEvents(body) {
   }
 }
 
-/** The manager (API.md, "BackgroundFetchManager"): a map from ids to background fetches of one scope. */
+/** The manager (docs/api.md, "Endpoints at a glance"): a map from ids to background fetches of one scope. */
 export class BackgroundFetchManager {
   #connection;
 

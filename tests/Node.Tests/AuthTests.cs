@@ -6,7 +6,7 @@ using BgFetchCluster.Node.Tests.Infrastructure;
 
 namespace BgFetchCluster.Node.Tests;
 
-/// <summary>API keys decide the scope; scopes never see each other (API.md, "Scopes and authentication").</summary>
+/// <summary>API keys decide the scope; scopes never see each other (docs/api.md, "Scopes and authentication").</summary>
 public sealed class AuthTests : IAsyncLifetime
 {
     private readonly NodeFactory _node = new NodeFactory { Environment = "Production" }

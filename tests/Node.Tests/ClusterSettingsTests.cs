@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace BgFetchCluster.Node.Tests;
 
 /// <summary>
-/// The cluster settings (API.md, <c>BgFetch:Cluster</c>) and the Akka configuration they produce. Kubernetes
+/// The cluster settings (docs/api.md, <c>BgFetch:Cluster</c>) and the Akka configuration they produce. Kubernetes
 /// discovery is checked through the HOCON only: no Kubernetes API server runs here.
 /// </summary>
 public sealed class ClusterSettingsTests

@@ -9,7 +9,7 @@ using BgFetchCluster.Node.Tests.Infrastructure;
 namespace BgFetchCluster.Node.Tests;
 
 /// <summary>
-/// Every way API.md (and the Background Fetch and Fetch standards behind it) refuses a
+/// Every way docs/api.md (and the Background Fetch and Fetch standards behind it) refuses a
 /// <c>fetch()</c>: the status, the problem's DOMException <c>name</c>, and that nothing was stored.
 /// </summary>
 public sealed class CreateRejectionTests(CreateRejectionTests.Node node) : IClassFixture<CreateRejectionTests.Node>
@@ -18,7 +18,7 @@ public sealed class CreateRejectionTests(CreateRejectionTests.Node node) : IClas
     private const int MaxBodyBytes = 16 * 1024 * 1024;
     private const string Url = "http://fuzz.invalid/a";
 
-    /// <summary>One refused creation: the body, its content type, and the answer API.md gives.</summary>
+    /// <summary>One refused creation: the body, its content type, and the answer docs/api.md gives.</summary>
     private sealed record Rejection(Func<HttpContent> Body, HttpStatusCode Status, string Name);
 
     private static readonly Dictionary<string, Rejection> Rejections = new(StringComparer.Ordinal)

@@ -8,7 +8,7 @@ using BgFetchCluster.Node.Tests.Infrastructure;
 
 namespace BgFetchCluster.Node.Tests;
 
-/// <summary>The Background Fetch semantics of API.md, through the node's HTTP API against real loopback origins.</summary>
+/// <summary>The Background Fetch semantics of docs/api.md, through the node's HTTP API against real loopback origins.</summary>
 public class RegistrationApiTests : IAsyncLifetime
 {
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(30);

@@ -22,7 +22,7 @@ public static class FetchAkkaBuilderExtensions
         {
             // An unsettled registration restarts after a crash, a rebalance or the loss of its node.
             RememberEntities = true,
-            // Not ddata: its durable LMDB store fails with the LightningDB this feed serves (DESIGN.md).
+            // Not ddata: its durable LMDB store fails with the LightningDB this feed serves (docs/architecture.md).
             RememberEntitiesStore = RememberEntitiesStore.Eventsourced,
             StateStoreMode = StateStoreMode.DData,
             // Entities passivate themselves once settled and idle; an active download must never be stopped for idling.

@@ -4,7 +4,7 @@ namespace BgFetchCluster.Actors.Fetch;
 
 /// <summary>
 /// The Akka settings the product changes from Akka's defaults, in one place. Operators override any of them
-/// (and any other Akka setting) through the <c>akka</c> configuration section (API.md, "Configuration").
+/// (and any other Akka setting) through the <c>akka</c> configuration section (docs/api.md, "Configuration").
 /// </summary>
 public static class FetchHocon
 {
@@ -16,7 +16,7 @@ public static class FetchHocon
           cluster.sharding {
             # Shard locations in distributed data (Akka's recommendation since 1.5), not in the journal; remembered
             # entities in the journal (eventsourced): the ddata store's durable LMDB backend fails with the
-            # LightningDB this feed serves (DESIGN.md). The region options say the same; the coordinator reads these.
+            # LightningDB this feed serves (docs/architecture.md). The region options say the same; the coordinator reads these.
             state-store-mode = ddata
             remember-entities-store = eventsourced
             snapshot-after = 1000
@@ -40,7 +40,7 @@ public static class FetchHocon
             # After the down, sharding waits this long before it starts the lost shards elsewhere, so that a node that
             # was only cut off has stopped its own copies first. Akka's SBR defaults it to stable-after (5 s more); 2 s
             # is enough here because a copy that is still running cannot fork anything: the journal's unique key
-            # refuses its next event and the body store's writer generation refuses its bytes (DESIGN.md).
+            # refuses its next event and the body store's writer generation refuses its bytes (docs/architecture.md).
             down-removal-margin = 2 s
             # Regions and singleton proxies look for a moved coordinator every second instead of every 2 s.
             sharding.retry-interval = 1 s

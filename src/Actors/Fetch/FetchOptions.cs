@@ -2,7 +2,7 @@ using System.Net;
 
 namespace BgFetchCluster.Actors.Fetch;
 
-/// <summary>How records are fetched (API.md, configuration table, <c>BgFetch:Fetch</c>).</summary>
+/// <summary>How records are fetched (docs/api.md, configuration table, <c>BgFetch:Fetch</c>).</summary>
 public sealed record FetchOptions
 {
     /// <summary>Redirects followed per attempt, as in the Fetch standard; one more is a network error.</summary>

@@ -1,7 +1,7 @@
 namespace BgFetchCluster.Actors.Persistence;
 
 /// <summary>
-/// An event journal: the table of DESIGN.md ("Persistence") with global <c>ordering</c> and
+/// An event journal: the table of docs/architecture.md ("Persistence") with global <c>ordering</c> and
 /// UNIQUE(persistence_id, sequence_nr). Implementations translate their driver's errors at this
 /// boundary: a unique violation on the journal key surfaces as <see cref="JournalConcurrencyException"/>.
 /// </summary>

@@ -2,7 +2,7 @@
 // configuration binding (src/Node) and the fetch domain compile unchanged.
 namespace BgFetchCluster.Actors.Fetch;
 
-/// <summary>Where a node keeps its journal and snapshots (API.md, <c>BgFetch:Storage</c>).</summary>
+/// <summary>Where a node keeps its journal and snapshots (docs/api.md, <c>BgFetch:Storage</c>).</summary>
 public enum StorageProvider
 {
     /// <summary>Embedded: one SQLite file under the data directory.</summary>

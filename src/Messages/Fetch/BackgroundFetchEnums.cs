@@ -39,7 +39,7 @@ public enum BackgroundFetchFailureReason
     DownloadTotalExceeded,
 }
 
-/// <summary>The state of one record, as API.md lists it.</summary>
+/// <summary>The state of one record, as docs/api.md lists it.</summary>
 [JsonConverter(typeof(RecordStateConverter))]
 public enum RecordState
 {

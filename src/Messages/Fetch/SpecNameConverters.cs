@@ -59,7 +59,7 @@ public sealed class BackgroundFetchFailureReasonConverter() : SpecNameConverter<
     [BackgroundFetchFailureReason.DownloadTotalExceeded] = "download-total-exceeded",
 });
 
-/// <summary>The names of <see cref="RecordState"/> in API.md.</summary>
+/// <summary>The names of <see cref="RecordState"/> in docs/api.md.</summary>
 public sealed class RecordStateConverter() : SpecNameConverter<RecordState>(new Dictionary<RecordState, string>
 {
     [RecordState.Pending] = "pending",

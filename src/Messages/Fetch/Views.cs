@@ -9,7 +9,7 @@ public sealed record IconView(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Type = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Label = null);
 
-/// <summary>The BackgroundFetchRegistration of API.md, as every node serves it.</summary>
+/// <summary>The BackgroundFetchRegistration of docs/api.md, as every node serves it.</summary>
 [SerializedName("bgfetch.view.registration.v1")]
 public sealed record RegistrationView(
     string Id,
@@ -44,7 +44,7 @@ public sealed record ResponseView(
     string? Sha256,
     string BodyUrl);
 
-/// <summary>The BackgroundFetchRecord of API.md.</summary>
+/// <summary>The BackgroundFetchRecord of docs/api.md.</summary>
 public sealed record RecordView(int Index, RequestView Request, RecordState State, ResponseView? Response)
 {
     /// <inheritdoc />

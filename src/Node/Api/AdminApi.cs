@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
@@ -24,14 +22,22 @@ public static class AdminApi
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var settings = endpoints.ServiceProvider.GetRequiredService<BgFetchSettings>();
-        var group = endpoints.MapGroup("/v1/admin").AddEndpointFilter((invocation, next) => AdminKeyFilter(settings, invocation, next));
+        var group = endpoints.MapGroup("/v1/admin")
+            .AddEndpointFilter((invocation, next) => AdminKeyFilter(settings, invocation, next))
+            .WithTags("Admin")
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         group.MapGet("/cluster", GetCluster).WithName("AdminCluster");
         group.MapGet("/sharding", GetShardingAsync).WithName("AdminSharding");
         group.MapGet("/registrations", GetRegistrationsAsync).WithName("AdminRegistrations");
         group.MapPost("/cluster/leave", (MemberAddressBody? body, FetchNode node) => ChangeMember(body, node, static (cluster, address) => cluster.Leave(address)))
-            .WithName("AdminLeave");
+            .WithName("AdminLeave")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/cluster/down", (MemberAddressBody? body, FetchNode node) => ChangeMember(body, node, static (cluster, address) => cluster.Down(address)))
-            .WithName("AdminDown");
+            .WithName("AdminDown")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return endpoints;
     }
 
@@ -87,25 +93,23 @@ public static class AdminApi
     /// Active registrations of one scope, or of every scope: the scopes are the scope-index entities, which are
     /// remembered and so always running; every region of the cluster is asked which it hosts.
     /// </summary>
-    private static async Task<Ok<JsonObject>> GetRegistrationsAsync(string? scope, FetchNode node, FetchNodeHost host, CancellationToken cancellationToken)
+    private static async Task<Ok<AdminRegistrationsBody>> GetRegistrationsAsync(string? scope, FetchNode node, FetchNodeHost host, CancellationToken cancellationToken)
     {
         var service = (await host.Node).Service;
         var scopes = scope is { Length: > 0 } ? [scope] : await AllScopesAsync(node.Environment.System, cancellationToken);
-        var registrations = new JsonArray();
+        var registrations = new List<ScopedRegistrationView>();
         foreach (var each in scopes.Order(StringComparer.Ordinal))
         {
             foreach (var id in await service.GetIdsAsync(each, cancellationToken))
             {
                 if (await service.GetAsync(each, id, cancellationToken) is { } view)
                 {
-                    var row = JsonSerializer.SerializeToNode(view, ApiJsonContext.Default.RegistrationView)!.AsObject();
-                    row["scope"] = each;
-                    registrations.Add(row);
+                    registrations.Add(ScopedRegistrationView.From(each, view));
                 }
             }
         }
 
-        return TypedResults.Ok(new JsonObject { ["registrations"] = registrations });
+        return TypedResults.Ok(new AdminRegistrationsBody(registrations));
     }
 
     private static async Task<IReadOnlyCollection<string>> AllScopesAsync(ActorSystem system, CancellationToken cancellationToken)

@@ -14,7 +14,9 @@ public static class EventsApi
     public static RouteGroupBuilder MapEventsApi(this RouteGroupBuilder group)
     {
         ArgumentNullException.ThrowIfNull(group);
-        group.MapGet("/{id}/events", EventsAsync).WithName("Events");
+        group.MapGet("/{id}/events", EventsAsync).WithName("Events")
+            .Produces<string>(StatusCodes.Status200OK, "text/event-stream")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return group;
     }
 

@@ -19,12 +19,26 @@ public static class RegistrationsApi
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var scopes = endpoints.ServiceProvider.GetRequiredService<Scopes>();
-        var group = endpoints.MapGroup("/v1/registrations").AddEndpointFilter(scopes.Filter);
-        group.MapPost("/", CreateAsync).WithName("Fetch");
+        // Every call of a scope may be refused its key or find the store away (docs/api.md, "Errors any call may answer");
+        // each endpoint declares its own problems besides, so that /openapi/v1.json describes every answer.
+        var group = endpoints.MapGroup("/v1/registrations")
+            .AddEndpointFilter(scopes.Filter)
+            .WithTags("Registrations")
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+        // The create body is read by hand (size limit, media type, precise TypeErrors), so its schema is declared.
+        group.MapPost("/", CreateAsync).WithName("Fetch")
+            .Accepts<CreateRegistrationBody>("application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
         group.MapGet("/", GetIdsAsync).WithName("GetIds");
-        group.MapGet("/{id}", GetAsync).WithName("Get");
-        group.MapPost("/{id}/abort", AbortAsync).WithName("Abort");
-        group.MapDelete("/{id}", ReleaseAsync).WithName("Release");
+        group.MapGet("/{id}", GetAsync).WithName("Get").ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapPost("/{id}/abort", AbortAsync).WithName("Abort").ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapDelete("/{id}", ReleaseAsync).WithName("Release").ProducesProblem(StatusCodes.Status404NotFound);
         group.MapRecordsApi();
         group.MapEventsApi();
         return endpoints;

@@ -3,7 +3,7 @@ using System.Reflection;
 namespace BgFetchCluster.Node.Dashboard;
 
 /// <summary>
-/// The live dashboard (API.md, "Health and operations"): a static page, its style sheet and script, embedded in the
+/// The live dashboard (docs/api.md, "Health and operations"): a static page, its style sheet and script, embedded in the
 /// node's assembly so that every node serves it with no files to deploy and no build step. The page itself only
 /// calls the public and admin APIs.
 /// </summary>

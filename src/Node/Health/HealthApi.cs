@@ -2,7 +2,7 @@ using BgFetchCluster.Node.Configuration;
 
 namespace BgFetchCluster.Node.Health;
 
-/// <summary>Liveness and readiness endpoints (API.md, "Health and operations").</summary>
+/// <summary>Liveness and readiness endpoints (docs/api.md, "Health and operations").</summary>
 public static class HealthApi
 {
     /// <summary>
@@ -11,16 +11,20 @@ public static class HealthApi
     /// </summary>
     public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/alive", () => TypedResults.Text("alive")).WithName("Alive");
+        endpoints.MapGet("/alive", () => TypedResults.Text("alive")).WithName("Alive").WithTags("Health")
+            .Produces<string>(StatusCodes.Status200OK, "text/plain");
         endpoints.MapGet("/ready", async (FetchNodeHost host, CancellationToken cancellationToken) =>
                 await host.NotReadyReasonAsync(cancellationToken) is { } reason
                     ? Results.Problem(statusCode: 503, title: "not ready", detail: reason)
                     : Results.Text("ready"))
-            .WithName("Ready");
+            .WithName("Ready")
+            .WithTags("Health")
+            .Produces<string>(StatusCodes.Status200OK, "text/plain")
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return endpoints;
     }
 
-    /// <summary>Adds <c>X-BgFetch-Node</c> (this node's cluster address) to every response (API.md).</summary>
+    /// <summary>Adds <c>X-BgFetch-Node</c> (this node's cluster address) to every response (docs/api.md).</summary>
     public static IApplicationBuilder UseNodeHeader(this IApplicationBuilder app) =>
         app.Use((context, next) =>
         {

@@ -10,7 +10,7 @@ namespace BgFetchCluster.Node.Telemetry;
 /// <summary>
 /// OpenTelemetry for the node: the <see cref="FetchMetrics"/> meter and activity source, ASP.NET Core and
 /// HttpClient instrumentation; <c>/metrics</c> for Prometheus (<c>BgFetch:Telemetry:Prometheus</c>) and OTLP
-/// when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (API.md, "Configuration").
+/// when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (docs/api.md, "Configuration").
 /// </summary>
 public static class TelemetryExtensions
 {

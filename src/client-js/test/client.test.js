@@ -1,4 +1,4 @@
-// The client against a real node process and a local origin (API.md).
+// The client against a real node process and a local origin (docs/api.md).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BackgroundFetchManager, BackgroundFetchRegistration, BackgroundFetchRecord } from '../index.js';

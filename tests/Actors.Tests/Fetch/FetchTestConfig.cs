@@ -10,7 +10,7 @@ namespace BgFetchCluster.Actors.Tests.Fetch;
 /// <summary>
 /// The ActorSystem configuration of the fetch actors' tests: the product's persistence plugin over a real SQLite
 /// file as the default journal and snapshot store, the product's serializer bound as <c>WithBgFetch</c> binds it,
-/// and every message crossing a serializer (<c>akka.actor.serialize-messages = on</c>, DESIGN.md).
+/// and every message crossing a serializer (<c>akka.actor.serialize-messages = on</c>, docs/architecture.md).
 /// </summary>
 internal static class FetchTestConfig
 {

@@ -12,7 +12,7 @@ namespace BgFetchCluster.Actors.Tests.Persistence;
 
 /// <summary>
 /// The journal behaviours of Akka's Persistence TCK on the success paths, run against each database by
-/// a subclass, with every message verified serializable (DESIGN.md); the actor round trips are in
+/// a subclass, with every message verified serializable (docs/architecture.md); the actor round trips are in
 /// <c>AkkaJournalContractTests.Actors.cs</c>, the failure paths in <see cref="AkkaJournalFailureContractTests"/>.
 /// </summary>
 public abstract partial class AkkaJournalContractTests(Config storage, ITestOutputHelper output)

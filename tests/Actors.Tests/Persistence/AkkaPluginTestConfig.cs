@@ -27,7 +27,7 @@ internal static class AkkaPluginTestConfig
 
     /// <summary>
     /// <paramref name="storage"/> (the plugins' HOCON) over settings every test system shares: every
-    /// message crosses a serializer (DESIGN.md), <see cref="Unserializable"/> is bound to a serializer that
+    /// message crosses a serializer (docs/architecture.md), <see cref="Unserializable"/> is bound to a serializer that
     /// refuses it, and Akka's sharding serializers are registered as a remember-entities node has them.
     /// </summary>
     public static Config For(Config storage, bool serializeMessages = true)

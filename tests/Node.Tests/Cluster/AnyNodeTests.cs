@@ -10,7 +10,7 @@ namespace BgFetchCluster.Node.Tests.Cluster;
 
 /// <summary>
 /// Three real node processes on one PostgreSQL database: membership, and every call of the API answered by any
-/// node for a registration that another node owns (API.md, DESIGN.md "Any node answers any call").
+/// node for a registration that another node owns (docs/api.md, docs/architecture.md "Any node answers any call").
 /// </summary>
 public sealed class AnyNodeTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
 {

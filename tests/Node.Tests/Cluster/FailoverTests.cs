@@ -9,7 +9,7 @@ using Xunit.Abstractions;
 namespace BgFetchCluster.Node.Tests.Cluster;
 
 /// <summary>
-/// Losing a node of a three-node cluster in the middle of downloads (DESIGN.md, "Failure model"): kill -9, SIGTERM,
+/// Losing a node of a three-node cluster in the middle of downloads (docs/architecture.md, "Failure model"): kill -9, SIGTERM,
 /// a rolling restart of every node, and an operator's leave and down. No registration fails and every body ends
 /// byte-exact; moved downloads resume with Range from their checkpoints. Each test has its own cluster.
 /// </summary>

@@ -3,7 +3,7 @@ using System.Text;
 namespace BgFetchCluster.Node.Tests.Fuzzing;
 
 /// <summary>
-/// Generates hostile requests against every route of API.md from a seed: odd ids and paths, odd
+/// Generates hostile requests against every route of docs/api.md from a seed: odd ids and paths, odd
 /// queries, every method, wrong content types, and create bodies that are all invalid by
 /// construction (a semantic poison the parser always reaches, or JSON that cannot parse), so that a
 /// correct node stores nothing however many it receives.

@@ -42,7 +42,7 @@ public sealed class NodeFactory : WebApplicationFactory<Program>
         builder.UseSetting("BgFetch:Storage:DataDirectory", _data.Path);
         builder.UseSetting("BgFetch:Fetch:RetryBaseDelay", "00:00:00.050");
 
-        // Every message that is not marked node-local must survive Akka's serializer (DESIGN.md, "Serialization").
+        // Every message that is not marked node-local must survive Akka's serializer (docs/architecture.md, "Serialization").
         builder.UseSetting("akka:actor:serialize-messages", "on");
         foreach (var (key, value) in _settings)
         {

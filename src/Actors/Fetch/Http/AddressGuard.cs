@@ -7,7 +7,7 @@ namespace BgFetchCluster.Actors.Fetch.Http;
 public sealed class TargetRefusedException(string message) : HttpRequestException(message);
 
 /// <summary>
-/// Classifies addresses for the connect-time SSRF guard (DESIGN.md, "Fetcher"): loopback, private,
+/// Classifies addresses for the connect-time SSRF guard (docs/architecture.md, "Fetcher"): loopback, private,
 /// link-local (the cloud metadata address among them), CGNAT, multicast, unspecified, reserved and
 /// IPv6 forms that embed IPv4 (mapped, compatible, NAT64, 6to4, Teredo) are not public.
 /// </summary>

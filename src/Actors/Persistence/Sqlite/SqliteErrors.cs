@@ -2,7 +2,7 @@ using Microsoft.Data.Sqlite;
 
 namespace BgFetchCluster.Actors.Persistence.Sqlite;
 
-/// <summary>The one place where SQLite errors become journal errors (STYLE.md rule 7).</summary>
+/// <summary>The one place where SQLite errors become journal errors (docs/contributing.md rule 7).</summary>
 internal static class SqliteErrors
 {
     private const int SqliteConstraint = 19;

@@ -158,7 +158,7 @@ public sealed partial class SqliteJournal : IJournal
             using var command = writer.CreateCommand();
             command.Transaction = transaction;
             // The highest row is only marked, never removed, so its sequence number can never be
-            // written again by a stale copy of the entity (DESIGN.md "Persistence").
+            // written again by a stale copy of the entity (docs/architecture.md "Persistence").
             command.CommandText = """
                 UPDATE journal SET deleted = 1
                 WHERE persistence_id = $pid AND sequence_nr <= $to

@@ -17,4 +17,5 @@ namespace BgFetchCluster.Messages.Fetch.Api;
 [JsonSerializable(typeof(ClusterBody))]
 [JsonSerializable(typeof(ShardingBody))]
 [JsonSerializable(typeof(MemberAddressBody))]
+[JsonSerializable(typeof(AdminRegistrationsBody))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;
