@@ -14,7 +14,8 @@ namespace BgFetchCluster.Actors.Persistence.Plugin;
 /// <remarks>
 /// Keys of each plugin section: <c>class</c>, <c>plugin-dispatcher</c>, <c>provider</c>
 /// (<c>sqlite</c> | <c>postgresql</c>), <c>connection-string</c>, <c>schema</c> (PostgreSQL only,
-/// default <c>public</c>) and, for the journal, <c>max-batch-size</c> (writes per transaction).
+/// default <c>public</c>), <c>outage-tolerance</c> (how long transient store errors are retried) and, for the journal,
+/// <c>max-batch-size</c> (writes per transaction).
 /// </remarks>
 public static class BgFetchPersistence
 {
@@ -41,19 +42,30 @@ public static class BgFetchPersistence
     /// <param name="connectionString">A Microsoft.Data.Sqlite or Npgsql connection string.</param>
     /// <param name="schema">The PostgreSQL schema of the tables (ignored on SQLite).</param>
     /// <param name="maxBatchSize">The most atomic writes the journal stores in one transaction.</param>
+    /// <param name="outageTolerance">How long transient store errors are retried (default <see cref="DefaultOutageTolerance"/>).</param>
     public static string Hocon(
         StorageProvider provider,
         string connectionString,
         string schema = "public",
-        int maxBatchSize = BatchingJournal.DefaultMaxBatchSize)
+        int maxBatchSize = BatchingJournal.DefaultMaxBatchSize,
+        TimeSpan? outageTolerance = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         ArgumentException.ThrowIfNullOrWhiteSpace(schema);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchSize, 1);
+        var tolerance = outageTolerance ?? DefaultOutageTolerance;
+        ArgumentOutOfRangeException.ThrowIfLessThan(tolerance, TimeSpan.Zero);
+
+        // Akka's circuit breaker fails a call after call-timeout (10 s by default) and recovery gives up after
+        // recovery-event-timeout (30 s): both must outlast the retries of an outage, plus one last wait for a
+        // connection, or an outage the stores would ride out still fails the actors.
+        var patience = Milliseconds(tolerance + TimeSpan.FromSeconds(30));
         var storage = new StringBuilder()
             .Append(CultureInfo.InvariantCulture, $"    provider = {ProviderName(provider)}\n")
             .Append(CultureInfo.InvariantCulture, $"    connection-string = {Quote(connectionString)}\n")
             .Append(CultureInfo.InvariantCulture, $"    schema = {Quote(schema)}\n")
+            .Append(CultureInfo.InvariantCulture, $"    outage-tolerance = {Milliseconds(tolerance)}\n")
+            .Append(CultureInfo.InvariantCulture, $"    circuit-breaker.call-timeout = {patience}\n")
             .ToString();
         return $$"""
             {{JournalPluginId}} {
@@ -61,6 +73,7 @@ public static class BgFetchPersistence
                 plugin-dispatcher = "akka.actor.default-dispatcher"
             {{storage}}
                 max-batch-size = {{maxBatchSize.ToString(CultureInfo.InvariantCulture)}}
+                recovery-event-timeout = {{patience}}
             }
             {{SnapshotStorePluginId}} {
                 class = {{Quote(ClassName(typeof(BgFetchSnapshotStore)))}}
@@ -77,8 +90,15 @@ public static class BgFetchPersistence
         StorageProvider provider,
         string connectionString,
         string schema = "public",
-        int maxBatchSize = BatchingJournal.DefaultMaxBatchSize) =>
-        ConfigurationFactory.ParseString(Hocon(provider, connectionString, schema, maxBatchSize));
+        int maxBatchSize = BatchingJournal.DefaultMaxBatchSize,
+        TimeSpan? outageTolerance = null) =>
+        ConfigurationFactory.ParseString(Hocon(provider, connectionString, schema, maxBatchSize, outageTolerance));
+
+    /// <summary>How long the plugins retry transient store errors unless told otherwise (<c>BgFetch:Storage:OutageTolerance</c>).</summary>
+    public static TimeSpan DefaultOutageTolerance { get; } = TimeSpan.FromMinutes(1);
+
+    private static string Milliseconds(TimeSpan value) =>
+        string.Create(CultureInfo.InvariantCulture, $"{(long)value.TotalMilliseconds}ms");
 
     /// <summary>The <c>provider</c> value for <paramref name="provider"/>.</summary>
     public static string ProviderName(StorageProvider provider) => provider switch
