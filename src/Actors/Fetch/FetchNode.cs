@@ -1,6 +1,7 @@
 using Akka.Actor;
 using BgFetchCluster.Actors.Fetch.Http;
 using BgFetchCluster.Actors.Fetch.Storage;
+using BgFetchCluster.Actors.Persistence;
 using BgFetchCluster.Actors.Persistence.PostgreSql;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -129,7 +130,10 @@ public sealed class FetchNode : IDisposable
             // Migrated on first use (PostgreSqlResponseStore), so nothing here waits for the database.
             // The same pool as the journal's (PostgreSqlConnections): one connection budget per node.
             _bodiesPool = PostgreSqlConnections.Acquire(options.BudgetedConnectionString);
-            Store = new PostgreSqlResponseStore(_bodiesPool.DataSource, options.PostgreSqlSchema);
+            Store = new PostgreSqlResponseStore(
+                _bodiesPool.DataSource,
+                options.PostgreSqlSchema,
+                new StoreResilience("bodies", options.OutageTolerance, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("BgFetchCluster.Persistence"), TimeProvider));
         }
         else
         {
@@ -176,7 +180,51 @@ public sealed class FetchNode : IDisposable
         var environment = Environment;
         environment.ScopeIndexRegion = scopeIndexes;
         environment.RegistrationRegion = registrations;
-        _started.TrySetResult(new FetchService(environment.System, registrations, scopeIndexes, environment.Mediator, Options.Limits, TimeProvider));
+        _started.TrySetResult(new FetchService(environment.System, registrations, scopeIndexes, environment.Mediator, Options.Limits, TimeProvider)
+        {
+            AskTimeout = Options.RequestTimeout,
+        });
+    }
+
+    /// <summary>
+    /// Why the node cannot reach its store right now (null when it can): one <c>SELECT 1</c> through the node's pool,
+    /// bounded by <paramref name="timeout"/>, for <c>/ready</c>. A SQLite node's store is its own file: always reachable.
+    /// </summary>
+    public async Task<string?> StoreProblemAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        if (_bodiesPool is null && Options.Provider != StorageProvider.PostgreSql)
+        {
+            return null;
+        }
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        var lease = _bodiesPool ?? PostgreSqlConnections.Acquire(Options.BudgetedConnectionString);
+        try
+        {
+            var command = lease.DataSource.CreateCommand("SELECT 1;");
+            await using (command.ConfigureAwait(false))
+            {
+                await command.ExecuteScalarAsync(deadline.Token).ConfigureAwait(false);
+            }
+
+            return null;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return $"The database did not answer within {timeout.TotalSeconds} s (unreachable, or every connection of the budget busy).";
+        }
+        catch (Exception exception) when (StoreErrors.IsUnavailable(exception))
+        {
+            return $"The database is unavailable: {exception.Message}";
+        }
+        finally
+        {
+            if (!ReferenceEquals(lease, _bodiesPool))
+            {
+                await lease.DisposeAsync().ConfigureAwait(false);
+            }
+        }
     }
 
     /// <summary>Fails <see cref="Service"/> for whoever waits, when the system could not start.</summary>
