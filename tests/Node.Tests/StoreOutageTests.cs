@@ -60,6 +60,12 @@ public sealed class StoreOutageTests(ITestOutputHelper output) : NodeProcessTest
         if (outageTolerance is { } tolerance)
         {
             settings.Add($"--BgFetch:Storage:OutageTolerance={tolerance}");
+
+            // Past the tolerance, journal writes fail, and Akka's journal answers the writer with a message that carries
+            // the exception; the tests' serialize-messages verification cannot serialize that (Newtonsoft on an
+            // NpgsqlException) and swallows the answer, so the writer would wait for it forever. Production never
+            // serializes node-local messages.
+            settings.Add("--akka:actor:serialize-messages=off");
         }
 
         var node = await StartNodeAsync([.. settings]);
@@ -84,9 +90,26 @@ public sealed class StoreOutageTests(ITestOutputHelper output) : NodeProcessTest
 
         await postgres.StartAgainAsync();
         var restarted = clock.Elapsed;
-        var readyAfter = await WaitForReadyAsync(client, HttpStatusCode.OK, TimeSpan.FromSeconds(90));
+        TimeSpan readyAfter;
+        try
+        {
+            readyAfter = await WaitForReadyAsync(client, HttpStatusCode.OK, TimeSpan.FromSeconds(90));
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}\nThe node's log:\n{node.Output[^Math.Min(node.Output.Length, 20000)..]}", e);
+        }
 
-        var settled = await client.WaitForSettledAsync(prefix, TimeSpan.FromSeconds(180));
+        RegistrationView settled;
+        try
+        {
+            settled = await client.WaitForSettledAsync(prefix, TimeSpan.FromSeconds(180));
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}\nThe node's log:\n{node.Output[^Math.Min(node.Output.Length, 30000)..]}", e);
+        }
+
         var settledAfter = clock.Elapsed - restarted;
         Assert.True(settled.Result == BackgroundFetchResult.Success, $"the download settled {settled} after an outage of {restarted - stopped}:\n{node.Output[^Math.Min(node.Output.Length, 8000)..]}");
         Assert.Equal(Size, settled.Downloaded);

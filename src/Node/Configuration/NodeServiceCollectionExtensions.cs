@@ -24,7 +24,14 @@ public static class NodeServiceCollectionExtensions
         builder.Services.AddSingleton<FetchNodeHost>();
         builder.Services.AddBgFetchAkka(settings, builder.Configuration);
         builder.Services.AddProblemDetails(static options => options.CustomizeProblemDetails = Problems.AddName);
-        builder.Services.AddExceptionHandler(static options => options.StatusCodeSelector = Problems.StatusFor);
+        builder.Services.AddExceptionHandler(static options =>
+        {
+            options.StatusCodeSelector = Problems.StatusFor;
+
+            // A store that is away (503) or a body released mid-read (404) is an answer, not a fault of the node: the
+            // stores log the outage once (BgFetchCluster.Persistence 600/602), not every request that met it.
+            options.SuppressDiagnosticsCallback = static context => Problems.StatusFor(context.Exception) is StatusCodes.Status503ServiceUnavailable or StatusCodes.Status404NotFound;
+        });
 
         // An API call that waits for the cluster longer than BgFetch:Http:RequestTimeout (a store outage, a shard that
         // moves) answers 503 UnavailableError with Retry-After instead of hanging (API.md, "Errors every call may answer").

@@ -26,6 +26,21 @@ public static class BgFetchPersistence
     public const string SnapshotStorePluginId = "bgfetch.persistence.snapshot-store";
 
     /// <summary>
+    /// The journal of Akka's own sharding state (remembered entities and shards): the same table and pool as
+    /// <see cref="JournalPluginId"/>, but it waits out a store outage however long it lasts
+    /// (<see cref="ShardingOutageTolerance"/>). Akka's remember-entities stores stop for good on a failed write, and a
+    /// coordinator whose store has stopped allocates no shard again until the node restarts; the registrations' own
+    /// writes keep the outage tolerance, and fail (and restart) as the product decides.
+    /// </summary>
+    public const string ShardingJournalPluginId = "bgfetch.persistence.sharding-journal";
+
+    /// <summary>The snapshot store of Akka's sharding state; see <see cref="ShardingJournalPluginId"/>.</summary>
+    public const string ShardingSnapshotStorePluginId = "bgfetch.persistence.sharding-snapshot-store";
+
+    /// <summary>How long the sharding plugins wait out an outage: a day, which is to say until the database is back.</summary>
+    public static TimeSpan ShardingOutageTolerance { get; } = TimeSpan.FromDays(1);
+
+    /// <summary>
     /// Akka's snapshot store that stores nothing and answers every load with "no snapshot" at once.
     /// An entity that never snapshots opts in by setting, in its constructor,
     /// <c>SnapshotPluginId = BgFetchPersistence.NoSnapshotStorePluginId;</c> (Akka's
@@ -60,13 +75,9 @@ public static class BgFetchPersistence
         // recovery-event-timeout (30 s): both must outlast the retries of an outage, plus one last wait for a
         // connection, or an outage the stores would ride out still fails the actors.
         var patience = Milliseconds(tolerance + TimeSpan.FromSeconds(30));
-        var storage = new StringBuilder()
-            .Append(CultureInfo.InvariantCulture, $"    provider = {ProviderName(provider)}\n")
-            .Append(CultureInfo.InvariantCulture, $"    connection-string = {Quote(connectionString)}\n")
-            .Append(CultureInfo.InvariantCulture, $"    schema = {Quote(schema)}\n")
-            .Append(CultureInfo.InvariantCulture, $"    outage-tolerance = {Milliseconds(tolerance)}\n")
-            .Append(CultureInfo.InvariantCulture, $"    circuit-breaker.call-timeout = {patience}\n")
-            .ToString();
+        var storage = Storage(provider, connectionString, schema, tolerance);
+        var shardingPatience = Milliseconds(ShardingOutageTolerance + TimeSpan.FromSeconds(30));
+        var shardingStorage = Storage(provider, connectionString, schema, ShardingOutageTolerance);
         return $$"""
             {{JournalPluginId}} {
                 class = {{Quote(ClassName(typeof(BgFetchJournal)))}}
@@ -79,6 +90,18 @@ public static class BgFetchPersistence
                 class = {{Quote(ClassName(typeof(BgFetchSnapshotStore)))}}
                 plugin-dispatcher = "akka.actor.default-dispatcher"
             {{storage}}
+            }
+            {{ShardingJournalPluginId}} {
+                class = {{Quote(ClassName(typeof(BgFetchJournal)))}}
+                plugin-dispatcher = "akka.actor.default-dispatcher"
+            {{shardingStorage}}
+                max-batch-size = {{maxBatchSize.ToString(CultureInfo.InvariantCulture)}}
+                recovery-event-timeout = {{shardingPatience}}
+            }
+            {{ShardingSnapshotStorePluginId}} {
+                class = {{Quote(ClassName(typeof(BgFetchSnapshotStore)))}}
+                plugin-dispatcher = "akka.actor.default-dispatcher"
+            {{shardingStorage}}
             }
             akka.persistence.journal.plugin = {{Quote(JournalPluginId)}}
             akka.persistence.snapshot-store.plugin = {{Quote(SnapshotStorePluginId)}}
@@ -96,6 +119,16 @@ public static class BgFetchPersistence
 
     /// <summary>How long the plugins retry transient store errors unless told otherwise (<c>BgFetch:Storage:OutageTolerance</c>).</summary>
     public static TimeSpan DefaultOutageTolerance { get; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The storage keys both sections of a plugin pair share, with Akka's call timeout past the tolerance.</summary>
+    private static string Storage(StorageProvider provider, string connectionString, string schema, TimeSpan tolerance) =>
+        new StringBuilder()
+            .Append(CultureInfo.InvariantCulture, $"    provider = {ProviderName(provider)}\n")
+            .Append(CultureInfo.InvariantCulture, $"    connection-string = {Quote(connectionString)}\n")
+            .Append(CultureInfo.InvariantCulture, $"    schema = {Quote(schema)}\n")
+            .Append(CultureInfo.InvariantCulture, $"    outage-tolerance = {Milliseconds(tolerance)}\n")
+            .Append(CultureInfo.InvariantCulture, $"    circuit-breaker.call-timeout = {Milliseconds(tolerance + TimeSpan.FromSeconds(30))}\n")
+            .ToString();
 
     private static string Milliseconds(TimeSpan value) =>
         string.Create(CultureInfo.InvariantCulture, $"{(long)value.TotalMilliseconds}ms");
