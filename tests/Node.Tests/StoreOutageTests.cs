@@ -120,9 +120,12 @@ public sealed class StoreOutageTests(ITestOutputHelper output) : NodeProcessTest
             Assert.Equal(TestOrigin.Sha256Of(Size), Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await body.Content.ReadAsByteArrayAsync())));
         }
 
-        // Once the database is back, creations succeed again.
+        // Once the database is back, creations succeed again, the ids of those that answered 503 included: their
+        // reservations were given back, so nothing of them was left behind.
         var after = await CreateAsync(client, $"{prefix}-after", Origin);
         Assert.True(after.Status == 201, $"a create after the outage answered {after}");
+        var again = await CreateAsync(client, $"{prefix}-during0", Origin);
+        Assert.True(again.Status == 201 || results[0].Status == 201, $"a create with the id of one that answered 503 during the outage answered {again}");
 
         output.WriteLine($"outage of {(restarted - stopped).TotalSeconds:F1} s (tolerance {outageTolerance?.TotalSeconds ?? 60} s): /ready 503 {notReadyAfter.TotalSeconds:F1} s after the stop, 200 {readyAfter.TotalSeconds:F1} s after the restart; download settled {settledAfter.TotalSeconds:F1} s after the restart; ranged requests {Origin.RangedRequestsFor(prefix + ".bin")}");
         foreach (var result in results)
