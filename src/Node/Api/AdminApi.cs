@@ -27,6 +27,7 @@ public static class AdminApi
             .WithTags("Admin")
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        group.WithRequestTimeout(Problems.RequestTimeoutPolicy);
         group.MapGet("/cluster", GetCluster).WithName("AdminCluster");
         group.MapGet("/sharding", GetShardingAsync).WithName("AdminSharding");
         group.MapGet("/registrations", GetRegistrationsAsync).WithName("AdminRegistrations");

@@ -14,9 +14,11 @@ public static class EventsApi
     public static RouteGroupBuilder MapEventsApi(this RouteGroupBuilder group)
     {
         ArgumentNullException.ThrowIfNull(group);
+        // A stream lives as long as its registration: never cut by the API's request timeout.
         group.MapGet("/{id}/events", EventsAsync).WithName("Events")
             .Produces<string>(StatusCodes.Status200OK, "text/event-stream")
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .DisableRequestTimeout();
         return group;
     }
 

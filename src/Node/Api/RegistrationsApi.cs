@@ -26,6 +26,7 @@ public static class RegistrationsApi
             .WithTags("Registrations")
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        group.WithRequestTimeout(Problems.RequestTimeoutPolicy);
 
         // The create body is read by hand (size limit, media type, precise TypeErrors), so its schema is declared.
         group.MapPost("/", CreateAsync).WithName("Fetch")
