@@ -151,10 +151,13 @@ public static class FetchRequestParser
             throw RegistrationRejectedException.TypeError($"requests[{index}] is not a valid request object: {exception.Message}");
         }
 
-        if (string.IsNullOrEmpty(request.Url))
+        // The empty string is a relative URL like any other: it resolves to the base URL (WPT "Empty URL is OK.").
+        if (request.Url is null)
         {
             throw RegistrationRejectedException.TypeError($"requests[{index}] has no 'url'.");
         }
+
+        CheckMode(request.Mode, index);
 
         var url = Resolve(request.Url, baseUri, index);
         var method = NormalizeMethod(request.Method, index);
@@ -177,6 +180,23 @@ public static class FetchRequestParser
         }
 
         return new FetchRequest(url.AbsoluteUri, method, ParseHeaders(request.Headers, index), body);
+    }
+
+    /// <summary>
+    /// Background Fetch, <c>fetch()</c>: a request whose mode is <c>"no-cors"</c> is a TypeError (its response would be
+    /// opaque). Any other value must be one of the Fetch standard's <c>RequestMode</c> values, as WebIDL requires.
+    /// </summary>
+    private static void CheckMode(string? mode, int index)
+    {
+        switch (mode)
+        {
+            case null or "cors" or "same-origin" or "navigate":
+                return;
+            case "no-cors":
+                throw RegistrationRejectedException.TypeError($"requests[{index}] has mode 'no-cors'; a background fetch cannot use it.");
+            default:
+                throw RegistrationRejectedException.TypeError($"requests[{index}] mode '{mode}' is not a RequestMode (cors, same-origin, navigate).");
+        }
     }
 
     private static Uri Resolve(string text, Uri? baseUri, int index)

@@ -53,7 +53,7 @@ public sealed class FetchService(
         var reserved = reply switch
         {
             IdReserved ok => ok,
-            ReservationRefused refused => throw new RegistrationRejectedException(refused.Name, refused.Status, refused.Detail),
+            ReservationRefused refused => throw new RegistrationRejectedException(refused.Name, refused.Status, refused.Detail, refused.Quota, refused.Requested),
             _ => throw new InvalidOperationException($"Unexpected reply to a reservation: {reply}"),
         };
 

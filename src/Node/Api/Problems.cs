@@ -9,6 +9,27 @@ public static class Problems
     public static ProblemHttpResult Of(int status, string name, string detail) =>
         TypedResults.Problem(detail: detail, statusCode: status, title: name, extensions: new Dictionary<string, object?> { ["name"] = name });
 
+    /// <summary>
+    /// A refused call as a problem; a <c>QuotaExceededError</c> carries the WebIDL interface's <c>quota</c> and
+    /// <c>requested</c> as extension members when they are known.
+    /// </summary>
+    public static ProblemHttpResult Rejected(BgFetchCluster.Actors.Fetch.RegistrationRejectedException rejected)
+    {
+        ArgumentNullException.ThrowIfNull(rejected);
+        var extensions = new Dictionary<string, object?> { ["name"] = rejected.Name };
+        if (rejected.Quota is { } quota)
+        {
+            extensions["quota"] = quota;
+        }
+
+        if (rejected.Requested is { } requested)
+        {
+            extensions["requested"] = requested;
+        }
+
+        return TypedResults.Problem(detail: rejected.Message, statusCode: rejected.Status, title: rejected.Name, extensions: extensions);
+    }
+
     /// <summary>404 <c>NotFoundError</c>.</summary>
     public static ProblemHttpResult NotFound(string id) => Of(404, "NotFoundError", $"No registration '{id}' in this scope.");
 

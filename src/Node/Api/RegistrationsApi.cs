@@ -79,7 +79,7 @@ public static class RegistrationsApi
         }
         catch (RegistrationRejectedException rejected)
         {
-            return Problems.Of(rejected.Status, rejected.Name, rejected.Message);
+            return Problems.Rejected(rejected);
         }
     }
 

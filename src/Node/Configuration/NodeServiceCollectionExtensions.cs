@@ -11,6 +11,7 @@ public static class NodeServiceCollectionExtensions
     public static WebApplicationBuilder AddBgFetchNode(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        builder.Configuration.AddCommaSeparatedLists<BgFetchSettings>(BgFetchSettings.SectionName);
         var settings = builder.Configuration.GetSection(BgFetchSettings.SectionName).Get<BgFetchSettings>() ?? new BgFetchSettings();
         var isDevelopment = builder.Environment.IsDevelopment();
         settings.Validate(isDevelopment);

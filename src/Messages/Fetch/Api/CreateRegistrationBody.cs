@@ -15,8 +15,12 @@ public sealed record CreateRegistrationBody(
     RegistrationOptionsBody? Options = null,
     NotifyBody? Notify = null);
 
-/// <summary>A request given as an object: URL, method (GET by default), headers and a base64 body.</summary>
-public sealed record RequestBody(string? Url, string? Method = null, IReadOnlyDictionary<string, string>? Headers = null, string? Body = null);
+/// <summary>
+/// A request given as an object: URL, method (GET by default), headers, a base64 body, and the Request's
+/// <c>mode</c> (<c>"no-cors"</c> is refused, as Background Fetch refuses it).
+/// </summary>
+public sealed record RequestBody(
+    string? Url, string? Method = null, IReadOnlyDictionary<string, string>? Headers = null, string? Body = null, string? Mode = null);
 
 /// <summary>The <c>BackgroundFetchOptions</c>: UI title and icons, and the expected download size.</summary>
 public sealed record RegistrationOptionsBody(string? Title = null, IReadOnlyList<IconView>? Icons = null, long? DownloadTotal = null);
