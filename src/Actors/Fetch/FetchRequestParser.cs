@@ -110,14 +110,7 @@ public static class FetchRequestParser
         }
 
         var icons = body.Options?.Icons ?? [];
-        for (var i = 0; i < icons.Count; i++)
-        {
-            // ImageResource's src is a required member: a missing (or null) icon is a TypeError in the browser too.
-            if (string.IsNullOrEmpty(icons[i]?.Src))
-            {
-                throw RegistrationRejectedException.TypeError($"'options.icons[{i}]' must be an object with a non-empty 'src'.");
-            }
-        }
+        CheckIcons(icons, "options.icons");
 
         string? notify = null;
         if (body.Notify?.Url is { } notifyUrl)
@@ -132,6 +125,21 @@ public static class FetchRequestParser
         }
 
         return new ParsedRegistration(body.Id, parsed, body.Options?.Title ?? "", icons, downloadTotal, notify, baseUri?.AbsoluteUri);
+    }
+
+    /// <summary>
+    /// ImageResource's <c>src</c> is a required member: a missing (or null) icon is a TypeError in the browser too. Used by
+    /// create (<c>options.icons</c>) and <c>updateUI()</c> (<c>icons</c>).
+    /// </summary>
+    public static void CheckIcons(IReadOnlyList<IconView?>? icons, string member)
+    {
+        for (var i = 0; i < (icons?.Count ?? 0); i++)
+        {
+            if (string.IsNullOrEmpty(icons![i]?.Src))
+            {
+                throw RegistrationRejectedException.TypeError($"'{member}[{i}]' must be an object with a non-empty 'src'.");
+            }
+        }
     }
 
     private static FetchRequest ParseRequest(JsonElement element, Uri? baseUri, int index)

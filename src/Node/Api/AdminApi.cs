@@ -12,7 +12,8 @@ namespace BgFetchCluster.Node.Api;
 
 /// <summary>
 /// The operators' API (API.md, "Admin API"): the cluster's members, the shards, every scope's active
-/// registrations, and leave / down of a member. Any node answers for the whole cluster.
+/// registrations, leave / down of a member, and every call on one registration of any scope
+/// (<c>/v1/admin/scopes/{scope}/registrations/{id}/...</c>). Any node answers for the whole cluster.
 /// </summary>
 public static class AdminApi
 {
@@ -32,6 +33,9 @@ public static class AdminApi
             .WithName("AdminLeave");
         group.MapPost("/cluster/down", (MemberAddressBody? body, FetchNode node) => ChangeMember(body, node, static (cluster, address) => cluster.Down(address)))
             .WithName("AdminDown");
+
+        // Every scope's registrations, through the scoped API's own handlers: only the source of the scope differs.
+        group.MapGroup("/scopes/{scope}/registrations").AddEndpointFilter(Scopes.FromRoute).MapRegistrationEndpoints(namePrefix: "Admin");
         return endpoints;
     }
 

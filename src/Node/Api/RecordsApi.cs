@@ -14,12 +14,15 @@ public static class RecordsApi
     private static readonly TimeSpan MaxBodyTimeout = TimeSpan.FromMinutes(10);
 
     /// <summary>Maps the record endpoints under a registration group.</summary>
-    public static RouteGroupBuilder MapRecordsApi(this RouteGroupBuilder group)
+    public static RouteGroupBuilder MapRecordsApi(this RouteGroupBuilder group, string namePrefix = "")
     {
         ArgumentNullException.ThrowIfNull(group);
-        group.MapGet("/{id}/records", MatchAllAsync).WithName("MatchAll");
-        group.MapGet("/{id}/records/match", MatchAsync).WithName("Match");
-        group.MapGet("/{id}/records/{index:int}/body", BodyAsync).WithName("ResponseReady");
+        group.MapGet("/{id}/records", MatchAllAsync).WithName(namePrefix + "MatchAll");
+        group.MapGet("/{id}/records/match", MatchAsync).WithName(namePrefix + "Match");
+        group.MapGet("/{id}/records/{index:int}/body", BodyAsync).WithName(namePrefix + "ResponseReady")
+            .Produces(StatusCodes.Status200OK, typeof(byte[]), "application/octet-stream")
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return group;
     }
 
@@ -61,7 +64,8 @@ public static class RecordsApi
             Flag(query["ignoreVary"]));
         try
         {
-            return (RecordMatcher.MatchAll(reply.Records, recordQuery, reply.Definition.BaseUrl), null);
+            var matched = RecordMatcher.MatchAll(reply.Records, recordQuery, reply.Definition.BaseUrl);
+            return ([.. matched.Select(record => Scopes.Readdress(http, record))], null);
         }
         catch (RegistrationRejectedException rejected)
         {

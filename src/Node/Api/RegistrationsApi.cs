@@ -22,12 +22,29 @@ public static class RegistrationsApi
         var group = endpoints.MapGroup("/v1/registrations").AddEndpointFilter(scopes.Filter);
         group.MapPost("/", CreateAsync).WithName("Fetch");
         group.MapGet("/", GetIdsAsync).WithName("GetIds");
-        group.MapGet("/{id}", GetAsync).WithName("Get");
-        group.MapPost("/{id}/abort", AbortAsync).WithName("Abort");
-        group.MapDelete("/{id}", ReleaseAsync).WithName("Release");
-        group.MapRecordsApi();
-        group.MapEventsApi();
+        group.MapRegistrationEndpoints(namePrefix: "");
         return endpoints;
+    }
+
+    /// <summary>
+    /// Maps the calls on one registration (get, abort, release, updateUI, records, events) under a group whose filter has
+    /// resolved the scope (<see cref="Scopes"/>): the scoped API under <c>/v1/registrations</c>, and the admin API under
+    /// <c>/v1/admin/scopes/{scope}/registrations</c> with the same handlers. <paramref name="namePrefix"/> keeps the
+    /// endpoint names unique.
+    /// </summary>
+    public static RouteGroupBuilder MapRegistrationEndpoints(this RouteGroupBuilder group, string namePrefix)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        group.MapGet("/{id}", GetAsync).WithName(namePrefix + "Get");
+        group.MapPost("/{id}/abort", AbortAsync).WithName(namePrefix + "Abort");
+        group.MapDelete("/{id}", ReleaseAsync).WithName(namePrefix + "Release");
+        group.MapPost("/{id}/ui", UpdateUiAsync).WithName(namePrefix + "UpdateUI")
+            .Accepts<UpdateUiBody>("application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapRecordsApi(namePrefix);
+        group.MapEventsApi(namePrefix);
+        return group;
     }
 
     private static async Task<Results<Created<RegistrationView>, ProblemHttpResult>> CreateAsync(
@@ -126,6 +143,48 @@ public static class RegistrationsApi
         var node = await host.Node;
         var aborted = await node.Service.AbortAsync(Scopes.Of(http), routeId.Value, cancellationToken);
         return aborted is { } value ? TypedResults.Ok(new AbortBody(value)) : Problems.NotFound(routeId.Value);
+    }
+
+    /// <summary><c>updateUI(options)</c> (API.md): a new title and/or icons, validated as create validates them.</summary>
+    private static async Task<Results<Ok<RegistrationView>, ProblemHttpResult>> UpdateUiAsync(
+        RouteId routeId, HttpContext http, FetchNodeHost host, CancellationToken cancellationToken)
+    {
+        if (!IsJson(http.Request.ContentType))
+        {
+            return Problems.Of(
+                StatusCodes.Status415UnsupportedMediaType, "TypeError", $"The body must be 'application/json' in UTF-8, not '{http.Request.ContentType}'.");
+        }
+
+        UpdateUiBody? body;
+        try
+        {
+            body = await JsonSerializer.DeserializeAsync(
+                new LimitedStream(http.Request.Body, MaxCreateBodyBytes), ApiJsonContext.Default.UpdateUiBody, cancellationToken);
+        }
+        catch (JsonException exception)
+        {
+            return Problems.TypeError($"The body is not valid for updateUI ({{\"title\"?: string, \"icons\"?: [{{\"src\", ...}}]}}): {exception.Message}");
+        }
+        catch (InvalidDataException)
+        {
+            return TooLarge();
+        }
+
+        if (body is null)
+        {
+            return Problems.TypeError("The body must be a JSON object.");
+        }
+
+        try
+        {
+            var node = await host.Node;
+            var view = await node.Service.UpdateUiAsync(Scopes.Of(http), routeId.Value, body.Title, body.Icons, cancellationToken);
+            return view is null ? Problems.NotFound(routeId.Value) : TypedResults.Ok(view);
+        }
+        catch (RegistrationRejectedException rejected)
+        {
+            return Problems.Rejected(rejected);
+        }
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> ReleaseAsync(

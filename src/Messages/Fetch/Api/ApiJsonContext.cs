@@ -7,6 +7,7 @@ namespace BgFetchCluster.Messages.Fetch.Api;
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, AllowTrailingCommas = false, MaxDepth = 32, AllowDuplicateProperties = false)]
 [JsonSerializable(typeof(CreateRegistrationBody))]
 [JsonSerializable(typeof(RequestBody))]
+[JsonSerializable(typeof(UpdateUiBody))]
 [JsonSerializable(typeof(RegistrationView))]
 [JsonSerializable(typeof(RecordView))]
 [JsonSerializable(typeof(IdsBody))]

@@ -28,6 +28,12 @@ public sealed record RegistrationOptionsBody(string? Title = null, IReadOnlyList
 /// <summary>Where to POST the settlement event.</summary>
 public sealed record NotifyBody(string? Url);
 
+/// <summary>
+/// The body of <c>POST /v1/registrations/{id}/ui</c> (<c>updateUI(options)</c>): a new title and/or icons; a member left
+/// out stays as it is.
+/// </summary>
+public sealed record UpdateUiBody(string? Title = null, IReadOnlyList<IconView>? Icons = null);
+
 /// <summary>The answer to <c>getIds()</c>.</summary>
 public sealed record IdsBody(IReadOnlyList<string> Ids);
 
