@@ -1,22 +1,17 @@
 // bgfetch-client: the W3C Background Fetch API over a BgFetchCluster node's HTTP API (API.md).
 // No runtime dependencies: Node.js 20 or newer brings fetch, Request, Response, EventTarget and DOMException.
 
-const TERMINAL_EVENTS = new Set(['backgroundfetchsuccess', 'backgroundfetchfail', 'backgroundfetchabort']);
+import { problemOf, invalidState, QuotaExceededError } from './lib/errors.js';
+import {
+  SERVICE_WORKER_EVENTS, BackgroundFetchProgressEvent, BackgroundFetchSettledEvent, BackgroundFetchEvent,
+  BackgroundFetchUpdateUIEvent, serviceWorkerEvent, handleExtendable,
+} from './lib/events.js';
+import { openEventStream, openEventStreamWithFetch, readServerSentEvents } from './lib/stream.js';
 
-/** Turns an `application/problem+json` answer into the exception the browser API would raise. */
-async function problemOf(response) {
-  let body = {};
-  try {
-    body = await response.json();
-  } catch {
-    // not a problem body: keep the status line
-  }
-  const message = body.detail || body.title || `${response.status} ${response.statusText}`;
-  const name = body.name || (response.status === 404 ? 'NotFoundError' : 'TypeError');
-  const error = name === 'TypeError' ? new TypeError(message) : new DOMException(message, name);
-  error.status = response.status;
-  return error;
-}
+export { QuotaExceededError, BackgroundFetchEvent, BackgroundFetchUpdateUIEvent, readServerSentEvents };
+
+/** The platform's Request, whatever installBackgroundFetch({ origin }) later puts on globalThis. */
+const PlatformRequest = globalThis.Request;
 
 function toBase64(bytes) {
   return Buffer.from(bytes).toString('base64');
@@ -24,13 +19,24 @@ function toBase64(bytes) {
 
 /** The connection to one node: base address, key, scope and the page origin relative URLs resolve against. */
 class Connection {
-  constructor({ node, apiKey, scope, origin, fetch: fetchImpl } = {}) {
+  constructor({ node, apiKey, scope, origin, keepRecords, fetch: fetchImpl } = {}) {
     if (!node) throw new TypeError('installBackgroundFetch: `node` (the node\'s base URL) is required');
     this.node = String(node).replace(/\/+$/, '');
     this.apiKey = apiKey;
     this.scope = scope;
     this.origin = origin ? String(origin) : undefined;
+    // Records stay on the node until released explicitly, even after the service-worker events were handled.
+    this.keepRecords = keepRecords === true;
+    this.customFetch = fetchImpl;
     this.fetch = fetchImpl ?? globalThis.fetch.bind(globalThis);
+  }
+
+  /** Opens an event stream (see lib/stream.js); over node:http unless a fetch implementation was given. */
+  stream(path, signal) {
+    const headers = this.headers();
+    return this.customFetch
+      ? openEventStreamWithFetch(this.customFetch, this.url(path), headers, signal)
+      : openEventStream(this.url(path), headers, signal);
   }
 
   headers(extra = {}) {
@@ -73,8 +79,9 @@ class Connection {
 /** Serializes one entry of `requests` for `POST /v1/registrations` (a URL string or a Request). */
 async function serializeRequest(request) {
   if (typeof request === 'string' || request instanceof URL) return String(request);
-  if (typeof Request !== 'undefined' && request instanceof Request) {
-    const entry = { url: request.url, method: request.method };
+  if (request instanceof PlatformRequest) {
+    // The mode travels too: the node refuses 'no-cors' (Background Fetch, fetch(): a TypeError).
+    const entry = { url: request.url, method: request.method, mode: request.mode };
     const headers = Object.fromEntries(request.headers.entries());
     if (Object.keys(headers).length > 0) entry.headers = headers;
     if (request.body !== null && request.method !== 'GET' && request.method !== 'HEAD') {
@@ -92,28 +99,6 @@ async function serializeRequest(request) {
   throw new TypeError('requests must be URL strings, Request objects, or an array of them');
 }
 
-/** The `progress` event; it also carries the looser variant's `done` and `total`. */
-class BackgroundFetchProgressEvent extends Event {
-  constructor(type, registration) {
-    super(type);
-    this.registration = registration;
-    this.done = registration.downloaded;
-    this.total = registration.downloadTotal;
-    this.uploaded = registration.uploaded;
-    this.uploadTotal = registration.uploadTotal;
-  }
-}
-
-/** The terminal events (`success`, `failure`, `backgroundfetch*`): `reason` is the failure reason. */
-class BackgroundFetchSettledEvent extends Event {
-  constructor(type, registration) {
-    super(type);
-    this.registration = registration;
-    this.reason = registration.failureReason;
-    this.result = registration.result;
-  }
-}
-
 /** One record: its request, and its response once the node has it (API.md, "BackgroundFetchRecord"). */
 export class BackgroundFetchRecord {
   #connection;
@@ -129,9 +114,9 @@ export class BackgroundFetchRecord {
     this.state = view.state;
     let request;
     try {
-      request = new Request(view.request.url, { method: view.request.method, headers: view.request.headers ?? {} });
+      request = new PlatformRequest(view.request.url, { method: view.request.method, headers: view.request.headers ?? {} });
     } catch {
-      request = new Request(view.request.url, { method: view.request.method });
+      request = new PlatformRequest(view.request.url, { method: view.request.method });
     }
     this.request = request;
   }
@@ -177,9 +162,12 @@ export class BackgroundFetchRecord {
 }
 
 /**
- * One background fetch (API.md, "BackgroundFetchRegistration"). Its fields follow the node's event stream;
- * it dispatches `progress` and, once, a terminal event: `success` or `failure` (the looser variant's names)
- * and `backgroundfetchsuccess|fail|abort` (the service-worker names).
+ * One background fetch (API.md, "BackgroundFetchRegistration"). Its fields follow the node's event stream; it
+ * dispatches `progress` and, once, the terminal events: `backgroundfetchsuccess|fail|abort` (the service-worker
+ * events, with waitUntil() and, for success and fail, updateUI()) and `success` or `failure` (the looser variant's).
+ * Once the service-worker event has been heard and its listeners' promises have settled, the records are released
+ * on the node (Background Fetch: recordsAvailable turns false after the event), unless `keepRecords`. Every other
+ * registration object that follows the same fetch sees recordsAvailable turn false through the event stream.
  */
 export class BackgroundFetchRegistration extends EventTarget {
   #connection;
@@ -189,6 +177,7 @@ export class BackgroundFetchRegistration extends EventTarget {
   #abort = new AbortController();
   #settled;
   #resolveSettled;
+  #registered = new Map();
 
   constructor(connection, view) {
     super();
@@ -198,9 +187,8 @@ export class BackgroundFetchRegistration extends EventTarget {
     if (view.result) {
       this.#settle(view.result === 'success' ? 'backgroundfetchsuccess'
         : view.failureReason === 'aborted' ? 'backgroundfetchabort' : 'backgroundfetchfail', false);
-    } else {
-      this.#follow();
     }
+    this.#follow();
   }
 
   #apply(view) {
@@ -217,6 +205,10 @@ export class BackgroundFetchRegistration extends EventTarget {
     this.requestCount = view.requestCount;
   }
 
+  #path(suffix = '') {
+    return `/v1/registrations/${encodeURIComponent(this.id)}${suffix}`;
+  }
+
   /** The looser variant's names. */
   get downloadedBytes() { return this.downloaded; }
   get uploadedBytes() { return this.uploaded; }
@@ -225,60 +217,77 @@ export class BackgroundFetchRegistration extends EventTarget {
     return this.downloaded > 0 || this.uploaded > 0 ? 'in-progress' : 'pending';
   }
 
-  /** Resolves with the registration once it has settled (the terminal event has been dispatched). */
+  /**
+   * Resolves with the registration once it has settled: the terminal events have been dispatched and, when a
+   * service-worker event was heard, its listeners' promises have settled and the records were released.
+   */
   get settled() {
     return this.#settled;
   }
 
+  /**
+   * Follows `/events?untilReleased=true`: progress and the terminal event, then (the connection no longer holding the
+   * process open) `updateui` and `recordsreleased`. Before settlement a broken stream is reconnected; after it, not.
+   */
   async #follow() {
-    const path = `/v1/registrations/${encodeURIComponent(this.id)}/events`;
     let failures = 0;
-    while (!this.#settledEvents && !this.#abort.signal.aborted) {
+    while (this.recordsAvailable && !this.#abort.signal.aborted) {
+      const settledBefore = this.#settledEvents !== null;
+      let stream;
       try {
-        const response = await this.#connection.call('GET', path, {
-          signal: this.#abort.signal,
-          headers: { Accept: 'text/event-stream' },
-        });
-        if (response.status === 404) {
+        stream = await this.#connection.stream(this.#path('/events?untilReleased=true'), this.#abort.signal);
+        if (stream.status === 404) {
           // Released elsewhere: it cannot report an outcome any more.
-          await response.body?.cancel();
+          stream.close();
           this.recordsAvailable = false;
           return;
         }
-        if (!response.ok) throw await problemOf(response);
+        if (stream.status !== 200) throw await problemOf(await stream.response());
         failures = 0;
-        for await (const { event, data } of readServerSentEvents(response.body)) {
-          this.#onEvent(event, data);
-          if (this.#settledEvents) break;
+        if (settledBefore) stream.unref();
+        for await (const { event, data } of readServerSentEvents(stream.body)) {
+          this.#onEvent(event, data, stream);
+          if (!this.recordsAvailable) break;
         }
       } catch (error) {
         if (this.#abort.signal.aborted) return;
-        if (++failures > 30) {
+        if (!this.#settledEvents && ++failures > 30) {
           this.dispatchEvent(Object.assign(new Event('streamerror'), { error }));
           return;
         }
+      } finally {
+        stream?.close();
       }
-      if (!this.#settledEvents && !this.#abort.signal.aborted) {
-        // The stream ended early (a node left, a network hiccup): reconnect; the node replays the state.
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
+      if (this.#settledEvents || this.#abort.signal.aborted) return;
+      // The stream ended early (a node left, a network hiccup): reconnect; the node replays the state.
+      await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }
 
-  #onEvent(event, data) {
+  #onEvent(event, data, stream) {
     let view;
     try {
       view = JSON.parse(data);
     } catch {
       return;
     }
-    this.#apply(view);
     if (event === 'progress') {
+      this.#apply(view);
       this.dispatchEvent(new BackgroundFetchProgressEvent('progress', this));
-    } else if (TERMINAL_EVENTS.has(event)) {
-      // The spec fires progress when result and failureReason change, which settling does.
-      this.dispatchEvent(new BackgroundFetchProgressEvent('progress', this));
+    } else if (SERVICE_WORKER_EVENTS.has(event)) {
+      this.#apply(view);
+      // From here the stream only waits for notices: it must not keep the process alive.
+      stream.unref();
+      if (!this.#settledEvents) {
+        // The spec fires progress when result and failureReason change, which settling does.
+        this.dispatchEvent(new BackgroundFetchProgressEvent('progress', this));
+      }
       this.#settle(event, true);
+    } else if (event === 'updateui') {
+      this.title = view.title ?? this.title;
+      this.icons = view.icons ?? this.icons;
+    } else if (event === 'recordsreleased') {
+      this.recordsAvailable = false;
     }
   }
 
@@ -286,10 +295,34 @@ export class BackgroundFetchRegistration extends EventTarget {
     if (this.#settledEvents) return;
     const outcome = this.result === 'success' ? 'success' : 'failure';
     this.#settledEvents = [terminal, outcome];
-    if (dispatch) {
-      for (const type of this.#settledEvents) this.dispatchEvent(new BackgroundFetchSettledEvent(type, this));
+    if (!dispatch) {
+      this.#resolveSettled(this);
+      return;
     }
-    this.#resolveSettled(this);
+    const heard = this.#listenersOf(terminal).length > 0;
+    const handled = this.#handleServiceWorkerEvent(terminal, (event) => this.dispatchEvent(event));
+    this.dispatchEvent(new BackgroundFetchSettledEvent(outcome, this));
+    handled.then(() => (heard ? this.#releaseAfterEvent() : undefined)).finally(() => this.#resolveSettled(this));
+  }
+
+  /** Dispatches a service-worker event; resolves once its listeners' waitUntil() and updateUI() promises settled. */
+  #handleServiceWorkerEvent(type, dispatch) {
+    const updateUI = async (body) => {
+      const view = await this.#connection.json('POST', this.#path('/ui'), { body });
+      this.title = view.title ?? this.title;
+      this.icons = view.icons ?? this.icons;
+    };
+    return handleExtendable(serviceWorkerEvent(type, this), dispatch, updateUI);
+  }
+
+  /** Background Fetch: once the service-worker event has been handled, the records are no longer available. */
+  async #releaseAfterEvent() {
+    if (this.#connection.keepRecords || !this.recordsAvailable) return;
+    try {
+      await this.release();
+    } catch (error) {
+      this.dispatchEvent(Object.assign(new Event('releaseerror'), { error }));
+    }
   }
 
   dispatchEvent(event) {
@@ -298,8 +331,6 @@ export class BackgroundFetchRegistration extends EventTarget {
     for (const listener of listeners) this.#heard.add(listener);
     return super.dispatchEvent(event);
   }
-
-  #registered = new Map();
 
   #listenersOf(type) {
     return this.#registered.get(type) ?? [];
@@ -314,13 +345,21 @@ export class BackgroundFetchRegistration extends EventTarget {
     if (this.#settledEvents?.includes(type) && !this.#heard.has(listener)) {
       // Attached after settling: example code that attaches handlers after an await still hears the outcome.
       this.#heard.add(listener);
-      queueMicrotask(() => {
-        const event = new BackgroundFetchSettledEvent(type, this);
-        if (typeof listener === 'function') listener.call(this, event);
-        else listener.handleEvent(event);
-        const once = typeof options === 'object' && options?.once;
-        if (once) this.removeEventListener(type, listener);
-      });
+      queueMicrotask(() => this.#replay(type, listener, options));
+    }
+  }
+
+  #replay(type, listener, options) {
+    const call = (event) => {
+      if (typeof listener === 'function') listener.call(this, event);
+      else listener.handleEvent(event);
+      const once = typeof options === 'object' && options?.once;
+      if (once) this.removeEventListener(type, listener);
+    };
+    if (SERVICE_WORKER_EVENTS.has(type)) {
+      this.#handleServiceWorkerEvent(type, call).then(() => this.#releaseAfterEvent());
+    } else {
+      call(new BackgroundFetchSettledEvent(type, this));
     }
   }
 
@@ -349,25 +388,43 @@ export class BackgroundFetchRegistration extends EventTarget {
   set onerror(handler) { this.#setHandler('failure', handler); }
   get onfailure() { return this.#handlers.get('failure')?.handler ?? null; }
   set onfailure(handler) { this.#setHandler('failure', handler); }
+  get onbackgroundfetchsuccess() { return this.#handlers.get('backgroundfetchsuccess')?.handler ?? null; }
+  set onbackgroundfetchsuccess(handler) { this.#setHandler('backgroundfetchsuccess', handler); }
+  get onbackgroundfetchfail() { return this.#handlers.get('backgroundfetchfail')?.handler ?? null; }
+  set onbackgroundfetchfail(handler) { this.#setHandler('backgroundfetchfail', handler); }
+  get onbackgroundfetchabort() { return this.#handlers.get('backgroundfetchabort')?.handler ?? null; }
+  set onbackgroundfetchabort(handler) { this.#setHandler('backgroundfetchabort', handler); }
 
   /** Aborts the fetch: true when it was active, false when it had already settled. */
   async abort() {
-    const body = await this.#connection.json('POST', `/v1/registrations/${encodeURIComponent(this.id)}/abort`);
+    const body = await this.#connection.json('POST', this.#path('/abort'));
     return body.aborted === true;
   }
 
-  /** The first record matching `request` (a URL or a Request), or undefined. */
+  /** The first record matching `request` (a URL or a Request), or undefined. InvalidStateError once released. */
   async match(request, options = {}) {
     const query = this.#query(request, options);
-    const body = await this.#connection.json('GET', `/v1/registrations/${encodeURIComponent(this.id)}/records/match?${query}`);
+    const body = await this.#records(`/records/match?${query}`);
     return body.record ? new BackgroundFetchRecord(this.#connection, this.id, body.record) : undefined;
   }
 
-  /** The records matching `request` (all of them without one), in request order. */
+  /** The records matching `request` (all of them without one), in request order. InvalidStateError once released. */
   async matchAll(request, options = {}) {
     const query = this.#query(request, options);
-    const body = await this.#connection.json('GET', `/v1/registrations/${encodeURIComponent(this.id)}/records${query ? `?${query}` : ''}`);
+    const body = await this.#records(`/records${query ? `?${query}` : ''}`);
     return body.records.map((record) => new BackgroundFetchRecord(this.#connection, this.id, record));
+  }
+
+  async #records(suffix) {
+    if (!this.recordsAvailable) throw invalidState(`The records of '${this.id}' are no longer available.`);
+    try {
+      return await this.#connection.json('GET', this.#path(suffix));
+    } catch (error) {
+      // Released by another client: the node has forgotten the registration.
+      if (error.status !== 404) throw error;
+      this.recordsAvailable = false;
+      throw invalidState(`The records of '${this.id}' are no longer available.`);
+    }
   }
 
   /** The looser variant's name for matchAll(). */
@@ -377,8 +434,9 @@ export class BackgroundFetchRegistration extends EventTarget {
 
   /** Extension: releases the records on the node (`DELETE`), aborting first if still active. */
   async release() {
-    const response = await this.#connection.call('DELETE', `/v1/registrations/${encodeURIComponent(this.id)}`);
+    const response = await this.#connection.call('DELETE', this.#path());
     if (!response.ok && response.status !== 404) throw await problemOf(response);
+    await response.body?.cancel();
     this.recordsAvailable = false;
     this.close();
   }
@@ -391,7 +449,7 @@ export class BackgroundFetchRegistration extends EventTarget {
   #query(request, options) {
     const params = new URLSearchParams();
     if (request !== undefined && request !== null) {
-      if (typeof Request !== 'undefined' && request instanceof Request) {
+      if (request instanceof PlatformRequest) {
         params.set('url', request.url);
         params.set('method', request.method);
       } else {
@@ -402,34 +460,6 @@ export class BackgroundFetchRegistration extends EventTarget {
       if (options?.[key] !== undefined) params.set(key, String(Boolean(options[key])));
     }
     return params.toString();
-  }
-}
-
-/** Parses a `text/event-stream` body into `{ event, data }` items. */
-export async function* readServerSentEvents(body) {
-  const decoder = new TextDecoder();
-  let buffer = '';
-  let event = '';
-  let data = [];
-  for await (const chunk of body) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let newline;
-    while ((newline = buffer.search(/\r\n|\r|\n/)) >= 0) {
-      const line = buffer.slice(0, newline);
-      buffer = buffer.slice(newline + (buffer.startsWith('\r\n', newline) ? 2 : 1));
-      if (line === '') {
-        if (data.length > 0) yield { event: event || 'message', data: data.join('\n') };
-        event = '';
-        data = [];
-      } else if (!line.startsWith(':')) {
-        const colon = line.indexOf(':');
-        const field = colon < 0 ? line : line.slice(0, colon);
-        let value = colon < 0 ? '' : line.slice(colon + 1);
-        if (value.startsWith(' ')) value = value.slice(1);
-        if (field === 'event') event = value;
-        else if (field === 'data') data.push(value);
-      }
-    }
   }
 }
 
@@ -473,8 +503,31 @@ export class BackgroundFetchManager {
 }
 
 /**
+ * A Request whose relative URLs resolve against `origin`, as a page's base URL makes them resolve; absolute URLs and
+ * everything else are the platform's own.
+ */
+function requestResolvingAgainst(origin) {
+  const Request = class Request extends PlatformRequest {
+    constructor(input, init) {
+      let resolved = input;
+      if (typeof input === 'string') {
+        try {
+          resolved = new URL(input, origin).href;
+        } catch {
+          // Not a URL even against the origin: the platform's constructor raises its TypeError.
+        }
+      }
+      super(resolved, init);
+    }
+  };
+  return Request;
+}
+
+/**
  * Installs `navigator.serviceWorker.ready` (resolving to `{ backgroundFetch }`) and `navigator.backgroundFetch`
- * on globalThis, so browser example code runs unchanged. Returns the manager.
+ * on globalThis, so browser example code runs unchanged. With `origin`, `new Request('/relative')` resolves
+ * against it too. With `keepRecords: true` records stay on the node after the service-worker events until
+ * `release()`. Returns the manager.
  */
 export function installBackgroundFetch(options) {
   const manager = new BackgroundFetchManager(options);
@@ -487,5 +540,10 @@ export function installBackgroundFetch(options) {
   }
   Object.defineProperty(navigator, 'serviceWorker', { value: serviceWorker, configurable: true, writable: true });
   Object.defineProperty(navigator, 'backgroundFetch', { value: manager, configurable: true, writable: true });
+  if (options?.origin) {
+    Object.defineProperty(globalThis, 'Request', {
+      value: requestResolvingAgainst(String(options.origin)), configurable: true, writable: true, enumerable: false,
+    });
+  }
   return manager;
 }
