@@ -32,22 +32,44 @@ public static class EventsApi
     public const string RecordsReleasedEvent = "recordsreleased";
 
     private static async Task<IResult> EventsAsync(
-        RouteId routeId, bool? untilReleased, HttpContext http, FetchNodeHost host, CancellationToken cancellationToken)
+        RouteId routeId, bool? untilReleased, HttpContext http, FetchNodeHost host, IHostApplicationLifetime lifetime, CancellationToken cancellationToken)
     {
         var node = await host.Node;
         var follow = untilReleased == true;
         var progress = await node.Service.SubscribeAsync(Scopes.Of(http), routeId.Value, follow, cancellationToken);
-        return progress is null ? Problems.NotFound(routeId.Value) : TypedResults.ServerSentEvents(ToEvents(progress, follow, cancellationToken));
+        return progress is null
+            ? Problems.NotFound(routeId.Value)
+            : TypedResults.ServerSentEvents(ToEvents(progress, follow, lifetime.ApplicationStopping, cancellationToken));
     }
 
+    /// <remarks>
+    /// A node that stops ends its streams (a stream may wait days for a release, and graceful shutdown waits for open
+    /// requests): the client reconnects to another node while the registration is active, and stops following after.
+    /// </remarks>
     private static async IAsyncEnumerable<SseItem<string>> ToEvents(
         IAsyncEnumerable<RegistrationProgress> progress,
         bool untilReleased,
+        CancellationToken stopping,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping);
         RegistrationView? last = null;
-        await foreach (var item in progress.WithCancellation(cancellationToken))
+        await using var items = progress.GetAsyncEnumerator(linked.Token);
+        while (true)
         {
+            try
+            {
+                if (!await items.MoveNextAsync())
+                {
+                    yield break;
+                }
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                yield break;
+            }
+
+            var item = items.Current;
             var json = JsonSerializer.Serialize(item.Registration, ApiJsonContext.Default.RegistrationView);
             if (item.Released)
             {
