@@ -25,7 +25,11 @@ public static class AdminApi
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var settings = endpoints.ServiceProvider.GetRequiredService<BgFetchSettings>();
-        var group = endpoints.MapGroup("/v1/admin").AddEndpointFilter((invocation, next) => AdminKeyFilter(settings, invocation, next));
+        var group = endpoints.MapGroup("/v1/admin")
+            .AddEndpointFilter((invocation, next) => AdminKeyFilter(settings, invocation, next))
+            .WithTags("Admin")
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         group.MapGet("/cluster", GetCluster).WithName("AdminCluster");
         group.MapGet("/sharding", GetShardingAsync).WithName("AdminSharding");
         group.MapGet("/registrations", GetRegistrationsAsync).WithName("AdminRegistrations");

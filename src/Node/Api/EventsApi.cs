@@ -20,7 +20,7 @@ public static class EventsApi
     {
         ArgumentNullException.ThrowIfNull(group);
         group.MapGet("/{id}/events", EventsAsync).WithName(namePrefix + "Events")
-            .Produces<RegistrationView>(StatusCodes.Status200OK, "text/event-stream")
+            .Produces<string>(StatusCodes.Status200OK, "text/event-stream")
             .ProducesProblem(StatusCodes.Status404NotFound);
         return group;
     }

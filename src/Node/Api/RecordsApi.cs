@@ -17,12 +17,23 @@ public static class RecordsApi
     public static RouteGroupBuilder MapRecordsApi(this RouteGroupBuilder group, string namePrefix = "")
     {
         ArgumentNullException.ThrowIfNull(group);
-        group.MapGet("/{id}/records", MatchAllAsync).WithName(namePrefix + "MatchAll");
-        group.MapGet("/{id}/records/match", MatchAsync).WithName(namePrefix + "Match");
+        group.MapGet("/{id}/records", MatchAllAsync).WithName(namePrefix + "MatchAll")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapGet("/{id}/records/match", MatchAsync).WithName(namePrefix + "Match")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        // The stored body goes out with the response's own Content-Type; octet-stream stands for "any bytes".
         group.MapGet("/{id}/records/{index:int}/body", BodyAsync).WithName(namePrefix + "ResponseReady")
-            .Produces(StatusCodes.Status200OK, typeof(byte[]), "application/octet-stream")
+            .Produces<Stream>(StatusCodes.Status200OK, "application/octet-stream")
+            .Produces<Stream>(StatusCodes.Status206PartialContent, "application/octet-stream")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status504GatewayTimeout);
         return group;
     }
 

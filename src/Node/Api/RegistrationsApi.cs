@@ -19,8 +19,22 @@ public static class RegistrationsApi
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var scopes = endpoints.ServiceProvider.GetRequiredService<Scopes>();
-        var group = endpoints.MapGroup("/v1/registrations").AddEndpointFilter(scopes.Filter);
-        group.MapPost("/", CreateAsync).WithName("Fetch");
+        // Every call of a scope may be refused its key or find the store away; each endpoint declares its own problems
+        // besides, so that /openapi/v1.json describes every answer.
+        var group = endpoints.MapGroup("/v1/registrations")
+            .AddEndpointFilter(scopes.Filter)
+            .WithTags("Registrations")
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+        // The create body is read by hand (size limit, media type, precise TypeErrors), so its schema is declared.
+        group.MapPost("/", CreateAsync).WithName("Fetch")
+            .Accepts<CreateRegistrationBody>("application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
         group.MapGet("/", GetIdsAsync).WithName("GetIds");
         group.MapRegistrationEndpoints(namePrefix: "");
         return endpoints;
@@ -35,13 +49,16 @@ public static class RegistrationsApi
     public static RouteGroupBuilder MapRegistrationEndpoints(this RouteGroupBuilder group, string namePrefix)
     {
         ArgumentNullException.ThrowIfNull(group);
-        group.MapGet("/{id}", GetAsync).WithName(namePrefix + "Get");
-        group.MapPost("/{id}/abort", AbortAsync).WithName(namePrefix + "Abort");
-        group.MapDelete("/{id}", ReleaseAsync).WithName(namePrefix + "Release");
+        group.MapGet("/{id}", GetAsync).WithName(namePrefix + "Get").ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapPost("/{id}/abort", AbortAsync).WithName(namePrefix + "Abort").ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapDelete("/{id}", ReleaseAsync).WithName(namePrefix + "Release").ProducesProblem(StatusCodes.Status404NotFound);
+
+        // Read by hand like the create body (media type, precise TypeErrors), so its schema is declared.
         group.MapPost("/{id}/ui", UpdateUiAsync).WithName(namePrefix + "UpdateUI")
             .Accepts<UpdateUiBody>("application/json")
             .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         group.MapRecordsApi(namePrefix);
         group.MapEventsApi(namePrefix);
         return group;
