@@ -96,6 +96,20 @@ public sealed class UpdateUiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task UpdateUi_NotJson_Is415TypeError()
+    {
+        await CreateSettledAsync("text-ui");
+
+        using var refused = await _client.PostAsync(
+            new Uri("v1/registrations/text-ui/ui", UriKind.Relative), new StringContent("{\"title\":\"x\"}", Encoding.UTF8, "text/plain"));
+        var problem = await refused.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, refused.StatusCode);
+        Assert.Equal("TypeError", problem.GetProperty("name").GetString());
+        Assert.False(string.IsNullOrEmpty(problem.GetProperty("detail").GetString()));
+    }
+
+    [Fact]
     public async Task UpdateUi_UnknownId_Is404NotFoundError()
     {
         using var missing = await UpdateUiAsync("nobody", """{"title":"x"}""");

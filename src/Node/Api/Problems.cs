@@ -44,10 +44,16 @@ public static class Problems
     {
         ArgumentNullException.ThrowIfNull(context);
         var problem = context.ProblemDetails;
+        var status = problem.Status ?? context.HttpContext.Response.StatusCode;
         if (!problem.Extensions.ContainsKey("name"))
         {
-            problem.Extensions["name"] = NameFor(problem.Status ?? context.HttpContext.Response.StatusCode);
+            problem.Extensions["name"] = NameFor(status);
         }
+
+        // Routing refuses a body that is not JSON (415) before a handler can explain; every problem says what went wrong.
+        problem.Detail ??= status == StatusCodes.Status415UnsupportedMediaType
+            ? $"The body must be 'application/json' in UTF-8, not '{context.HttpContext.Request.ContentType}'."
+            : Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);
     }
 
     /// <summary>The DOMException name for a status no handler named itself.</summary>
