@@ -1,4 +1,4 @@
-// The bench/run.sh driver for BgFetchCluster: creates registrations through the HTTP API (API.md) and
+// The bench/run.sh driver for BgFetchCluster: creates registrations through the HTTP API (docs/api.md) and
 // waits until they settle, then prints one line "RESULT wall=<s> bytes=<n> registrations=<n>".
 //
 //   single <node> <urls-file>                  one registration holding every URL; waits for its terminal event (SSE)
@@ -45,7 +45,7 @@ async Task<int> SingleAsync()
         }
     }
 
-    // A subscriber that connects after settlement gets the terminal event at once (API.md, Events).
+    // A subscriber that connects after settlement gets the terminal event at once (docs/api.md, Events).
     using var events = await http.GetAsync($"/v1/registrations/{id}/events", HttpCompletionOption.ResponseHeadersRead);
     using var reader = new StreamReader(await events.Content.ReadAsStreamAsync());
     string? type = null;

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
@@ -71,6 +72,21 @@ public sealed class BackgroundFetchRegistration
         var records = (await BackgroundFetchManager.ReadAsync(response, ApiJsonContext.Default.RecordsBody, cancellationToken).ConfigureAwait(false)).Records;
         return [.. records.Select(r => new BackgroundFetchRecord(_manager, Id, r))];
     }
+
+    /// <summary>
+    /// <c>updateUI()</c> (Background Fetch, <c>BackgroundFetchUpdateUIEvent</c>): shows a new title and/or icons from now
+    /// on (null leaves one as it is); <see cref="View"/> is the registration as the node now has it. A title or icon the
+    /// node refuses throws <see cref="BackgroundFetchException"/> <c>TypeError</c>.
+    /// </summary>
+    public async Task UpdateUIAsync(string? title = null, IReadOnlyList<IconView>? icons = null, CancellationToken cancellationToken = default)
+    {
+        using var content = JsonContent.Create(new UpdateUiBody(title, icons), ApiJsonContext.Default.UpdateUiBody);
+        using var response = await _manager.Http.PostAsync(BackgroundFetchManager.RegistrationUri(Id, "/ui"), content, cancellationToken).ConfigureAwait(false);
+        View = await BackgroundFetchManager.ReadAsync(response, ApiJsonContext.Default.RegistrationView, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The title the registration shows (<c>options.title</c>, or what <c>updateUI()</c> set).</summary>
+    public string Title => View.Title;
 
     /// <summary>Releases the records and forgets the registration.</summary>
     public async Task ReleaseAsync(CancellationToken cancellationToken = default)

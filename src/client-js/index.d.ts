@@ -10,8 +10,38 @@ export interface BackgroundFetchConnectionOptions {
   scope?: string;
   /** The page's location: relative request URLs and `match()` URLs resolve against it (sent as `baseUrl`). */
   origin?: string | URL;
-  /** A fetch implementation to use instead of the global one. */
+  /**
+   * Keep records on the node after the service-worker events (`backgroundfetchsuccess|fail|abort`) were handled,
+   * until `release()`. By default the client releases them once those listeners and their waitUntil() promises settle.
+   */
+  keepRecords?: boolean;
+  /** A fetch implementation to use instead of the global one (the event stream then holds the process open). */
   fetch?: typeof globalThis.fetch;
+}
+
+/** WebIDL's QuotaExceededError (the platform's where it has one, else installed on globalThis by this client). */
+export class QuotaExceededError extends DOMException {
+  constructor(message?: string, options?: { quota?: number; requested?: number });
+  /** The quota in bytes, or null when unknown. */
+  readonly quota: number | null;
+  /** The bytes requested, or null when unknown. */
+  readonly requested: number | null;
+}
+
+/** `backgroundfetchabort` (and the base of the others): a service-worker event with waitUntil(). */
+export class BackgroundFetchEvent extends Event {
+  constructor(type: string, init?: EventInit & { registration?: BackgroundFetchRegistration });
+  readonly registration: BackgroundFetchRegistration;
+  readonly reason: BackgroundFetchFailureReason;
+  readonly result: BackgroundFetchResult;
+  /** Extends the event's lifetime (and so keeps the records) until `promise` settles; InvalidStateError once it has ended. */
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+/** `backgroundfetchsuccess` and `backgroundfetchfail`. */
+export class BackgroundFetchUpdateUIEvent extends BackgroundFetchEvent {
+  /** Changes the registration's title and/or icons on the node; once per event, while it is handled (InvalidStateError otherwise). */
+  updateUI(options?: { title?: string; icons?: Array<{ src: string; sizes?: string; type?: string; label?: string }> }): Promise<void>;
 }
 
 export interface BackgroundFetchUIOptions {
@@ -81,7 +111,10 @@ export class BackgroundFetchRegistration extends EventTarget {
   readonly uploadedBytes: number;
   /** The looser variant: `pending`, `in-progress` or `completed`. */
   readonly status: 'pending' | 'in-progress' | 'completed';
-  /** Resolves once the registration has settled and its terminal events were dispatched. */
+  /**
+   * Resolves once the registration has settled and its terminal events were dispatched; when a service-worker event was
+   * heard, after its waitUntil() promises settled and (without keepRecords) the records were released.
+   */
   readonly settled: Promise<BackgroundFetchRegistration>;
   onprogress: ((this: BackgroundFetchRegistration, event: BackgroundFetchProgressEvent) => unknown) | null;
   /** The looser variant: called on `success` (also when attached after settling). */
@@ -89,6 +122,9 @@ export class BackgroundFetchRegistration extends EventTarget {
   /** The looser variant: called on `failure` (also when attached after settling). */
   onerror: ((this: BackgroundFetchRegistration, event: BackgroundFetchSettledEvent) => unknown) | null;
   onfailure: ((this: BackgroundFetchRegistration, event: BackgroundFetchSettledEvent) => unknown) | null;
+  onbackgroundfetchsuccess: ((this: BackgroundFetchRegistration, event: BackgroundFetchUpdateUIEvent) => unknown) | null;
+  onbackgroundfetchfail: ((this: BackgroundFetchRegistration, event: BackgroundFetchUpdateUIEvent) => unknown) | null;
+  onbackgroundfetchabort: ((this: BackgroundFetchRegistration, event: BackgroundFetchEvent) => unknown) | null;
   abort(): Promise<boolean>;
   match(request: RequestInfoLike, options?: CacheQueryOptions): Promise<BackgroundFetchRecord | undefined>;
   matchAll(request?: RequestInfoLike, options?: CacheQueryOptions): Promise<BackgroundFetchRecord[]>;
@@ -108,7 +144,10 @@ export class BackgroundFetchManager {
   getIds(): Promise<string[]>;
 }
 
-/** Installs `navigator.serviceWorker.ready` and `navigator.backgroundFetch` on globalThis; returns the manager. */
+/**
+ * Installs `navigator.serviceWorker.ready` and `navigator.backgroundFetch` on globalThis (and, with `origin`, a
+ * `Request` whose relative URLs resolve against it); returns the manager.
+ */
 export function installBackgroundFetch(options: BackgroundFetchConnectionOptions): BackgroundFetchManager;
 
 /** Parses a `text/event-stream` body. */

@@ -191,6 +191,24 @@ public sealed class BgFetchToolTests(NodeFixture fixture) : IClassFixture<NodeFi
         Assert.Equal("", json.Error);
     }
 
+    [Fact]
+    public async Task FetchShow_AfterUpdateUI_ShowsTheNewTitle()
+    {
+        var id = "ui-" + Guid.NewGuid().ToString("N")[..8];
+        await CreateAndWatchAsync(id, "size=100");
+        using var http = new HttpClient { BaseAddress = new Uri(fixture.Node.BaseUrl) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", NodeFixture.ApiKey);
+        var registration = await new BgFetchCluster.Client.BackgroundFetchManager(http).GetAsync(id);
+
+        await registration!.UpdateUIAsync("Life, updated");
+        var show = await Fetch("fetch", "show", id);
+        var json = await Fetch("fetch", "show", id, "--output", "json");
+
+        Assert.True(show.ExitCode == 0, show.ToString());
+        Assert.Contains("Life, updated", show.Output, StringComparison.Ordinal);
+        Assert.Equal("Life, updated", json.Json.GetProperty("title").GetString());
+    }
+
     private async Task<Run> CreateAndWatchAsync(string id, string query)
     {
         var create = await Fetch("fetch", "create", id, fixture.Origin.BaseUrl + "files/" + id + "?" + query, "--title", "Life");

@@ -51,6 +51,24 @@ public sealed class ClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task UpdateUIAsync_NewTitleAndIcons_TheRegistrationAndEveryReaderShowThem()
+    {
+        var registration = await _manager.FetchAsync("ui", [$"{_origin.BaseUrl}files/ui?size=10"], new BackgroundFetchOptions("Before"));
+        await foreach (var _ in registration.WatchAsync())
+        {
+        }
+
+        await registration.UpdateUIAsync("After", [new IconView("/done.png", "64x64", "image/png")]);
+        var again = await _manager.GetAsync("ui");
+
+        Assert.Equal("After", registration.Title);
+        Assert.Equal("After", again!.Title);
+        Assert.Equal([new IconView("/done.png", "64x64", "image/png")], again.View.Icons);
+        var refused = await Assert.ThrowsAsync<BackgroundFetchException>(() => registration.UpdateUIAsync(icons: [new IconView("")]));
+        Assert.Equal("TypeError", refused.Name);
+    }
+
+    [Fact]
     public async Task Errors_CarryTheDomExceptionName()
     {
         var rejected = await Assert.ThrowsAsync<BackgroundFetchException>(() => _manager.FetchAsync("bad", ["ftp://example.com/"]));

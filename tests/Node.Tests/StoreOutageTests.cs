@@ -8,7 +8,7 @@ using Xunit.Abstractions;
 namespace BgFetchCluster.Node.Tests;
 
 /// <summary>
-/// The database goes away while a node works (issue 19.2, DESIGN.md "Failure model"): a node process on a PostgreSQL
+/// The database goes away while a node works (issue 19.2, docs/architecture.md "Failure model"): a node process on a PostgreSQL
 /// server of the test's own (<see cref="PrivatePostgres"/>), stopped for a while in the middle of a download and of
 /// creations. Downloads pause and finish byte-exact, creations answer 503 <c>UnavailableError</c> with Retry-After (or
 /// succeed), never 500, and <c>/ready</c> is 503 while the database is down and 200 after.

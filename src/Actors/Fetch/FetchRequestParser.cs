@@ -110,14 +110,7 @@ public static class FetchRequestParser
         }
 
         var icons = body.Options?.Icons ?? [];
-        for (var i = 0; i < icons.Count; i++)
-        {
-            // ImageResource's src is a required member: a missing (or null) icon is a TypeError in the browser too.
-            if (string.IsNullOrEmpty(icons[i]?.Src))
-            {
-                throw RegistrationRejectedException.TypeError($"'options.icons[{i}]' must be an object with a non-empty 'src'.");
-            }
-        }
+        CheckIcons(icons, "options.icons");
 
         string? notify = null;
         if (body.Notify?.Url is { } notifyUrl)
@@ -132,6 +125,21 @@ public static class FetchRequestParser
         }
 
         return new ParsedRegistration(body.Id, parsed, body.Options?.Title ?? "", icons, downloadTotal, notify, baseUri?.AbsoluteUri);
+    }
+
+    /// <summary>
+    /// ImageResource's <c>src</c> is a required member: a missing (or null) icon is a TypeError in the browser too. Used by
+    /// create (<c>options.icons</c>) and <c>updateUI()</c> (<c>icons</c>).
+    /// </summary>
+    public static void CheckIcons(IReadOnlyList<IconView?>? icons, string member)
+    {
+        for (var i = 0; i < (icons?.Count ?? 0); i++)
+        {
+            if (string.IsNullOrEmpty(icons![i]?.Src))
+            {
+                throw RegistrationRejectedException.TypeError($"'{member}[{i}]' must be an object with a non-empty 'src'.");
+            }
+        }
     }
 
     private static FetchRequest ParseRequest(JsonElement element, Uri? baseUri, int index)
@@ -151,10 +159,13 @@ public static class FetchRequestParser
             throw RegistrationRejectedException.TypeError($"requests[{index}] is not a valid request object: {exception.Message}");
         }
 
-        if (string.IsNullOrEmpty(request.Url))
+        // The empty string is a relative URL like any other: it resolves to the base URL (WPT "Empty URL is OK.").
+        if (request.Url is null)
         {
             throw RegistrationRejectedException.TypeError($"requests[{index}] has no 'url'.");
         }
+
+        CheckMode(request.Mode, index);
 
         var url = Resolve(request.Url, baseUri, index);
         var method = NormalizeMethod(request.Method, index);
@@ -177,6 +188,23 @@ public static class FetchRequestParser
         }
 
         return new FetchRequest(url.AbsoluteUri, method, ParseHeaders(request.Headers, index), body);
+    }
+
+    /// <summary>
+    /// Background Fetch, <c>fetch()</c>: a request whose mode is <c>"no-cors"</c> is a TypeError (its response would be
+    /// opaque). Any other value must be one of the Fetch standard's <c>RequestMode</c> values, as WebIDL requires.
+    /// </summary>
+    private static void CheckMode(string? mode, int index)
+    {
+        switch (mode)
+        {
+            case null or "cors" or "same-origin" or "navigate":
+                return;
+            case "no-cors":
+                throw RegistrationRejectedException.TypeError($"requests[{index}] has mode 'no-cors'; a background fetch cannot use it.");
+            default:
+                throw RegistrationRejectedException.TypeError($"requests[{index}] mode '{mode}' is not a RequestMode (cors, same-origin, navigate).");
+        }
     }
 
     private static Uri Resolve(string text, Uri? baseUri, int index)

@@ -6,7 +6,7 @@ using BgFetchCluster.Messages.Fetch.Api;
 
 namespace BgFetchCluster.Actors.Fetch;
 
-/// <summary>Per-scope limits (API.md, <c>BgFetch:Limits</c>).</summary>
+/// <summary>Per-scope limits (docs/api.md, <c>BgFetch:Limits</c>).</summary>
 public sealed record FetchLimits
 {
     /// <summary>Storage a scope may hold in unreleased bodies.</summary>
@@ -69,7 +69,7 @@ public sealed class FetchService(
         var reserved = reply switch
         {
             IdReserved ok => ok,
-            ReservationRefused refused => throw new RegistrationRejectedException(refused.Name, refused.Status, refused.Detail),
+            ReservationRefused refused => throw new RegistrationRejectedException(refused.Name, refused.Status, refused.Detail, refused.Quota, refused.Requested),
             _ => throw new InvalidOperationException($"Unexpected reply to a reservation: {reply}"),
         };
 
@@ -147,6 +147,23 @@ public sealed class FetchService(
         return reply is RecordsReleasedReply;
     }
 
+    /// <summary>
+    /// <c>updateUI()</c>: replaces the title and/or icons (null leaves one as it is). The registration as it now is, or null
+    /// when the id names nothing. Throws <see cref="RegistrationRejectedException"/> for icons that create would refuse.
+    /// </summary>
+    public async Task<RegistrationView?> UpdateUiAsync(
+        string scope, string id, string? title, IReadOnlyList<IconView>? icons, CancellationToken cancellationToken = default)
+    {
+        FetchRequestParser.CheckIcons(icons, "icons");
+        var entityId = await ResolveAsync(scope, id, cancellationToken).ConfigureAwait(false);
+        if (entityId is null)
+        {
+            return null;
+        }
+
+        return await registrations.Ask<object>(new UpdateRegistrationUi(entityId, title, icons), AskTimeout, cancellationToken).ConfigureAwait(false) as RegistrationView;
+    }
+
     /// <summary>The registration with all its records, or null when unknown.</summary>
     public async Task<RecordsReply?> GetRecordsAsync(string scope, string id, CancellationToken cancellationToken = default)
     {
@@ -191,8 +208,11 @@ public sealed class FetchService(
     /// <summary>
     /// Progress of the registration as it happens, ending with its settled state. A subscriber that
     /// arrives after settlement gets the settled state at once. Null when the id names nothing.
+    /// With <paramref name="untilReleased"/> the sequence goes on after the settled state with the notices of
+    /// <see cref="RegistrationProgress"/> (UI updated) and ends with the release notice instead.
     /// </summary>
-    public async Task<IAsyncEnumerable<RegistrationProgress>?> SubscribeAsync(string scope, string id, CancellationToken cancellationToken = default)
+    public async Task<IAsyncEnumerable<RegistrationProgress>?> SubscribeAsync(
+        string scope, string id, bool untilReleased = false, CancellationToken cancellationToken = default)
     {
         var entityId = await ResolveAsync(scope, id, cancellationToken).ConfigureAwait(false);
         if (entityId is null)
@@ -203,7 +223,7 @@ public sealed class FetchService(
         var channel = Channel.CreateBounded<RegistrationProgress>(new BoundedChannelOptions(64)
         {
             // A slow reader loses the oldest intermediate progress, never the settled message (always the newest):
-            // progress is at-most-once by design (DESIGN.md), and memory per stream stays bounded.
+            // progress is at-most-once by design (docs/architecture.md), and memory per stream stays bounded.
             FullMode = BoundedChannelFullMode.DropOldest,
             SingleReader = true,
         });
@@ -217,7 +237,7 @@ public sealed class FetchService(
             var current = await registrations.Ask<object>(new GetRegistration(entityId), AskTimeout, cancellationToken).ConfigureAwait(false);
             if (current is RegistrationView view)
             {
-                return Stream(view, channel.Reader, subscriber, cancellationToken);
+                return Stream(view, channel.Reader, subscriber, untilReleased, cancellationToken);
             }
         }
         catch
@@ -234,21 +254,34 @@ public sealed class FetchService(
         RegistrationView current,
         ChannelReader<RegistrationProgress> reader,
         IActorRef subscriber,
+        bool untilReleased,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         try
         {
-            if (current.Result != BackgroundFetchResult.None)
+            var settled = current.Result != BackgroundFetchResult.None;
+            yield return new RegistrationProgress(current, settled);
+            if (settled && !untilReleased)
             {
-                yield return new RegistrationProgress(current, Settled: true);
                 yield break;
             }
 
-            yield return new RegistrationProgress(current, Settled: false);
             await foreach (var progress in reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
+                if (!untilReleased && !progress.IsProgress)
+                {
+                    continue;
+                }
+
+                // A settlement published while the current state was read is the one already given.
+                if (settled && progress.IsProgress)
+                {
+                    continue;
+                }
+
                 yield return progress;
-                if (progress.Settled)
+                settled |= progress.Settled && progress.IsProgress;
+                if (progress.Released || settled && !untilReleased)
                 {
                     yield break;
                 }

@@ -8,7 +8,7 @@ public sealed record RecordQuery(string? Url, string Method = "GET", bool Ignore
 /// <summary>
 /// Which records match a query, by the Cache API's "request matches cached item" (Service Workers,
 /// used by Background Fetch's <c>matchAll</c>): URLs compared without fragment (and without query
-/// when <c>ignoreSearch</c>), only GET queries unless <c>ignoreMethod</c>, and a stored response's
+/// when <c>ignoreSearch</c>), only GET queries of GET requests unless <c>ignoreMethod</c>, and a stored response's
 /// <c>Vary</c> honoured unless <c>ignoreVary</c>.
 /// </summary>
 public static class RecordMatcher
@@ -38,6 +38,13 @@ public static class RecordMatcher
 
     private static bool Matches(RecordView record, Uri wanted, RecordQuery query)
     {
+        // Service Workers, "request matches cached item": without ignoreMethod the stored request must be a GET too,
+        // so a stored PUT or POST matches only with ignoreMethod (WPT "Match with query options").
+        if (!query.IgnoreMethod && !string.Equals(record.Request.Method, "GET", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
         if (!Uri.TryCreate(record.Request.Url, UriKind.Absolute, out var stored)
             || !string.Equals(Normalize(stored, query.IgnoreSearch), Normalize(wanted, query.IgnoreSearch), StringComparison.Ordinal))
         {

@@ -54,6 +54,7 @@ public sealed partial class RegistrationActor : ReceivePersistentActor, IWithTim
         Command<GetRegistration>(_ => ReplyView());
         Command<AbortRegistration>(_ => OnAbort());
         Command<ReleaseRegistration>(_ => OnRelease());
+        Command<UpdateRegistrationUi>(OnUpdateUi);
         Command<GetRecords>(_ => OnGetRecords());
         Command<AwaitRecord>(OnAwaitRecord);
         Command<BodiesDeleted>(OnBodiesDeleted);
@@ -174,7 +175,7 @@ public sealed partial class RegistrationActor : ReceivePersistentActor, IWithTim
         switch (_state.Phase)
         {
             case RegistrationPhase.Active when !_settling:
-                // Release aborts an active registration first (API.md, "Releasing records").
+                // Release aborts an active registration first (docs/api.md, "Releasing records").
                 var requester = Sender;
                 Settle(BackgroundFetchResult.Failure, BackgroundFetchFailureReason.Aborted, RecordState.Aborted, null, null);
                 Self.Tell(new ReleaseRegistration(_entityId), requester);
@@ -212,6 +213,7 @@ public sealed partial class RegistrationActor : ReceivePersistentActor, IWithTim
             _environment.ScopeIndexRegion.Tell(
                 new MarkIdReleased(ScopeIndexActor.EntityIdFor(definition.Scope), definition.Id, definition.Incarnation), Self);
             deleted.ReplyTo.Tell(new RecordsReleasedReply(_entityId), Self);
+            PublishReleased();
             // The history goes too: it holds the inline bodies, and a released registration needs none of it. The
             // journal keeps the highest sequence number, which is how a restart knows it was released.
             DeleteMessages(LastSequenceNr);

@@ -1,10 +1,16 @@
 namespace BgFetchCluster.Actors.Fetch;
 
 /// <summary>
-/// A call the API refuses, with the DOMException name and HTTP status of API.md. Nothing was stored.
+/// A call the API refuses, with the DOMException name and HTTP status of docs/api.md. Nothing was stored.
 /// </summary>
-public sealed class RegistrationRejectedException(string name, int status, string detail) : Exception(detail)
+public sealed class RegistrationRejectedException(string name, int status, string detail, long? quota = null, long? requested = null) : Exception(detail)
 {
+    /// <summary>With <c>QuotaExceededError</c>: the scope's quota in bytes (WebIDL <c>QuotaExceededError.quota</c>).</summary>
+    public long? Quota { get; } = quota;
+
+    /// <summary>With <c>QuotaExceededError</c>: the bytes the scope would hold with the refused call (WebIDL <c>requested</c>).</summary>
+    public long? Requested { get; } = requested;
+
     /// <summary>The DOMException name (<c>TypeError</c>, <c>QuotaExceededError</c>...).</summary>
     public string Name { get; } = name;
 

@@ -53,6 +53,7 @@ internal sealed class RecordData(FetchRequest request)
 ///   Empty ──FetchRegistered──▶ Active ──RegistrationSettled──▶ Settled ──RecordsReleased──▶ Released
 ///     │                           │ record events (response, checkpoint, restart, settled)
 ///     │                           └─────────────┘
+///     │                 RegistrationUiUpdated (title, icons) in Active or Settled: no phase change
 ///     └──────────────────── history deleted after a release (MarkHistoryDeleted) ─────────────▶ Released
 /// </code>
 /// </remarks>
@@ -70,6 +71,12 @@ internal sealed class RegistrationState
 
     public DateTimeOffset? SettledAt { get; private set; }
 
+    /// <summary>The title shown: the creation's, until <c>updateUI()</c> changes it.</summary>
+    public string Title { get; private set; } = "";
+
+    /// <summary>The icons shown: the creation's, until <c>updateUI()</c> changes them.</summary>
+    public IReadOnlyList<IconView> Icons { get; private set; } = [];
+
     public long Downloaded => Records.Sum(static r => r.StoredBytes);
 
     public long Uploaded => Records.Sum(static r => r.Uploaded);
@@ -83,6 +90,8 @@ internal sealed class RegistrationState
             case FetchRegistered registered:
                 Transition(RegistrationPhase.Empty, RegistrationPhase.Active);
                 Definition = registered;
+                Title = registered.Title;
+                Icons = registered.Icons;
                 Records = [.. registered.Requests.Select(static r => new RecordData(r))];
                 break;
             case RecordResponseReceived response when IsOpen(response.Index):
@@ -119,6 +128,10 @@ internal sealed class RegistrationState
                 Result = settled.Result;
                 FailureReason = settled.FailureReason;
                 SettledAt = settled.SettledAt;
+                break;
+            case RegistrationUiUpdated ui when Phase is RegistrationPhase.Active or RegistrationPhase.Settled:
+                Title = ui.Title ?? Title;
+                Icons = ui.Icons ?? Icons;
                 break;
             case RecordsReleased:
                 Transition(RegistrationPhase.Settled, RegistrationPhase.Released);
@@ -180,7 +193,7 @@ internal sealed class RegistrationState
             return new RegistrationView(
                 definition.Id, definition.UploadTotal, Uploaded, definition.DownloadTotal, Downloaded,
                 BackgroundFetchResult.None, BackgroundFetchFailureReason.None, RecordsAvailable: true,
-                definition.Title, definition.Icons, Records.Length, definition.CreatedAt, SettledAt: null);
+                Title, Icons, Records.Length, definition.CreatedAt, SettledAt: null);
         }
 
         return new RegistrationView(
@@ -192,8 +205,8 @@ internal sealed class RegistrationState
             Result,
             FailureReason,
             RecordsAvailable: Phase is RegistrationPhase.Active or RegistrationPhase.Settled,
-            definition.Title,
-            definition.Icons,
+            Title,
+            Icons,
             Records.Length,
             definition.CreatedAt,
             SettledAt);

@@ -120,7 +120,11 @@ public sealed class ScopeIndexActor : ReceivePersistentActor, IWithTimers
         var remaining = reserve.QuotaBytes - _usedBytes;
         if (reserve.DownloadTotal > remaining || reserve.UploadTotal > remaining)
         {
-            Sender.Tell(new ReservationRefused("QuotaExceededError", 413, $"The request needs more storage than the scope has left ({Math.Max(0, remaining)} bytes)."), Self);
+            var requested = _usedBytes + Math.Max(reserve.DownloadTotal, reserve.UploadTotal);
+            Sender.Tell(
+                new ReservationRefused(
+                    "QuotaExceededError", 413, $"The request needs more storage than the scope has left ({Math.Max(0, remaining)} bytes).", reserve.QuotaBytes, requested),
+                Self);
             return;
         }
 

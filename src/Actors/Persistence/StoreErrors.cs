@@ -6,7 +6,7 @@ using Npgsql;
 namespace BgFetchCluster.Actors.Persistence;
 
 /// <summary>
-/// The one place that says which store errors are transient (STYLE.md rule 7): the database is away, restarting or
+/// The one place that says which store errors are transient (docs/contributing.md rule 7): the database is away, restarting or
 /// out of connections for now, so the operation is worth retrying and nothing about the data is wrong. Everything else
 /// (a constraint the code violated, a schema mismatch, a full disk) fails fast.
 /// </summary>

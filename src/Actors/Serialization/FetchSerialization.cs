@@ -14,6 +14,8 @@ namespace BgFetchCluster.Actors.Serialization;
 [JsonSerializable(typeof(RecordSettled))]
 [JsonSerializable(typeof(RegistrationSettled))]
 [JsonSerializable(typeof(RecordsReleased))]
+[JsonSerializable(typeof(RegistrationUiUpdated))]
+[JsonSerializable(typeof(UpdateRegistrationUi))]
 [JsonSerializable(typeof(ScopeIdReserved))]
 [JsonSerializable(typeof(ScopeReservationCancelled))]
 [JsonSerializable(typeof(ScopeIdSettled))]
@@ -66,6 +68,8 @@ public static class FetchSerialization
             .Register(context.RecordSettled)
             .Register(context.RegistrationSettled)
             .Register(context.RecordsReleased)
+            .Register(context.RegistrationUiUpdated)
+            .Register(context.UpdateRegistrationUi)
             .Register(context.ScopeIdReserved)
             .Register(context.ScopeReservationCancelled)
             .Register(context.ScopeIdSettled)

@@ -18,6 +18,10 @@ public sealed record AbortRegistration(string EntityId) : ICommand, IEntityMessa
 [SerializedName("bgfetch.registration.release.v1")]
 public sealed record ReleaseRegistration(string EntityId) : ICommand, IEntityMessage;
 
+/// <summary>Changes the title and/or icons (<c>updateUI()</c>); replies <see cref="RegistrationView"/> or <see cref="RegistrationNotFound"/>.</summary>
+[SerializedName("bgfetch.registration.update-ui.v1")]
+public sealed record UpdateRegistrationUi(string EntityId, string? Title, IReadOnlyList<IconView>? Icons) : ICommand, IEntityMessage;
+
 /// <summary>Asks for every record; replies <see cref="RecordsReply"/> or <see cref="RegistrationNotFound"/>.</summary>
 [SerializedName("bgfetch.registration.get-records.v1")]
 public sealed record GetRecords(string EntityId) : IQuery, IEntityMessage;
@@ -51,6 +55,15 @@ public sealed record RecordReady(
     // (dotnet/runtime#129833), and a node serving a record owned by another node would send no bytes.
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] byte[]? InlineBody = null);
 
-/// <summary>Published on a registration's topic whenever its progress, result or reason changes.</summary>
+/// <summary>
+/// Published on a registration's topic whenever its progress, result or reason changes (<see cref="Settled"/> once it
+/// has settled); with <see cref="UiUpdated"/> when <c>updateUI()</c> changed its title or icons, and with
+/// <see cref="Released"/> (and <c>recordsAvailable</c> false) when its records were released. The last two are notices
+/// beside progress, never the terminal event.
+/// </summary>
 [SerializedName("bgfetch.registration.progress.v1")]
-public sealed record RegistrationProgress(RegistrationView Registration, bool Settled);
+public sealed record RegistrationProgress(RegistrationView Registration, bool Settled, bool UiUpdated = false, bool Released = false)
+{
+    /// <summary>Progress or the settlement itself, as opposed to a notice (<see cref="UiUpdated"/>, <see cref="Released"/>).</summary>
+    public bool IsProgress => !UiUpdated && !Released;
+}

@@ -64,6 +64,13 @@ public sealed record RecordSettled(
 [SerializedName("bgfetch.registration.settled.v1")]
 public sealed record RegistrationSettled(BackgroundFetchResult Result, BackgroundFetchFailureReason FailureReason, DateTimeOffset SettledAt) : IEvent;
 
+/// <summary>
+/// <c>updateUI()</c> (Background Fetch, <c>BackgroundFetchUpdateUIEvent</c>): the title and/or icons the registration
+/// shows from now on; a null member leaves that one as it was.
+/// </summary>
+[SerializedName("bgfetch.registration.ui-updated.v1")]
+public sealed record RegistrationUiUpdated(string? Title, IReadOnlyList<IconView>? Icons) : IEvent;
+
 /// <summary>The records were released: bodies deleted, the registration forgotten.</summary>
 [SerializedName("bgfetch.registration.records-released.v1")]
 public sealed record RecordsReleased(DateTimeOffset ReleasedAt) : IEvent;

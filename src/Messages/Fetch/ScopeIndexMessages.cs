@@ -21,9 +21,13 @@ public sealed record ReserveId(
 [SerializedName("bgfetch.scope.reserved.v1")]
 public sealed record IdReserved(string Id, string Incarnation, long QuotaRemaining);
 
-/// <summary>Why a reservation was refused, with the DOMException name and HTTP status of API.md.</summary>
+/// <summary>
+/// Why a reservation was refused, with the DOMException name and HTTP status of docs/api.md; a quota refusal also
+/// carries the WebIDL <c>QuotaExceededError</c>'s <c>quota</c> (the scope's) and <c>requested</c> (what the scope
+/// would hold with this registration) in bytes.
+/// </summary>
 [SerializedName("bgfetch.scope.refused.v1")]
-public sealed record ReservationRefused(string Name, int Status, string Detail);
+public sealed record ReservationRefused(string Name, int Status, string Detail, long? Quota = null, long? Requested = null);
 
 /// <summary>
 /// Asks whether the reservation is durable: replies <see cref="ReservationConfirmed"/> once it is, or at

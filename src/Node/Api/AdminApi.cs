@@ -9,8 +9,9 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace BgFetchCluster.Node.Api;
 
 /// <summary>
-/// The operators' API (API.md, "Admin API"): the cluster's members, the shards, every scope's active
-/// registrations, and leave / down of a member. Any node answers for the whole cluster.
+/// The operators' API (docs/api.md, "Admin API"): the cluster's members, the shards, every scope's active
+/// registrations, leave / down of a member, and every call on one registration of any scope
+/// (<c>/v1/admin/scopes/{scope}/registrations/{id}/...</c>). Any node answers for the whole cluster.
 /// </summary>
 public static class AdminApi
 {
@@ -39,6 +40,9 @@ public static class AdminApi
             .WithName("AdminDown")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
+
+        // Every scope's registrations, through the scoped API's own handlers: only the source of the scope differs.
+        group.MapGroup("/scopes/{scope}/registrations").AddEndpointFilter(Scopes.FromRoute).MapRegistrationEndpoints(namePrefix: "Admin");
         return endpoints;
     }
 

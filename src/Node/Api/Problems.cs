@@ -5,12 +5,33 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace BgFetchCluster.Node.Api;
 
-/// <summary>Problem details (RFC 9457) carrying the DOMException <c>name</c> of API.md.</summary>
+/// <summary>Problem details (RFC 9457) carrying the DOMException <c>name</c> of docs/api.md.</summary>
 public static class Problems
 {
     /// <summary>A problem with a status, a DOMException name and a detail.</summary>
     public static ProblemHttpResult Of(int status, string name, string detail) =>
         TypedResults.Problem(detail: detail, statusCode: status, title: name, extensions: new Dictionary<string, object?> { ["name"] = name });
+
+    /// <summary>
+    /// A refused call as a problem; a <c>QuotaExceededError</c> carries the WebIDL interface's <c>quota</c> and
+    /// <c>requested</c> as extension members when they are known.
+    /// </summary>
+    public static ProblemHttpResult Rejected(BgFetchCluster.Actors.Fetch.RegistrationRejectedException rejected)
+    {
+        ArgumentNullException.ThrowIfNull(rejected);
+        var extensions = new Dictionary<string, object?> { ["name"] = rejected.Name };
+        if (rejected.Quota is { } quota)
+        {
+            extensions["quota"] = quota;
+        }
+
+        if (rejected.Requested is { } requested)
+        {
+            extensions["requested"] = requested;
+        }
+
+        return TypedResults.Problem(detail: rejected.Message, statusCode: rejected.Status, title: rejected.Name, extensions: extensions);
+    }
 
     /// <summary>404 <c>NotFoundError</c>.</summary>
     public static ProblemHttpResult NotFound(string id) => Of(404, "NotFoundError", $"No registration '{id}' in this scope.");
@@ -23,7 +44,7 @@ public static class Problems
 
     /// <summary>
     /// 503 <c>UnavailableError</c> with <c>Retry-After</c>: the node cannot reach its store (or the cluster) right now.
-    /// Nothing was changed (API.md, "Errors every call may answer").
+    /// Nothing was changed (docs/api.md, "Errors every call may answer").
     /// </summary>
     public static ProblemHttpResult Unavailable(HttpContext http, string detail)
     {
@@ -37,7 +58,7 @@ public static class Problems
 
     /// <summary>
     /// Gives every problem the framework writes on its own (no route: 404, wrong method: 405, a failed
-    /// binding: 400, an unhandled exception: 500) the <c>name</c> member that API.md promises on every error.
+    /// binding: 400, an unhandled exception: 500) the <c>name</c> member that docs/api.md promises on every error.
     /// </summary>
     public static void AddName(ProblemDetailsContext context)
     {
@@ -53,6 +74,11 @@ public static class Problems
         {
             context.HttpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
+
+        // Routing refuses a body that is not JSON (415) before a handler can explain; every problem says what went wrong.
+        problem.Detail ??= status == StatusCodes.Status415UnsupportedMediaType
+            ? $"The body must be 'application/json' in UTF-8, not '{context.HttpContext.Request.ContentType}'."
+            : Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);
     }
 
     /// <summary>The DOMException name for a status no handler named itself.</summary>
@@ -69,7 +95,7 @@ public static class Problems
     };
 
     /// <summary>
-    /// An exception's status, the one place where failures that reach the HTTP layer are translated (STYLE.md rule 7):
+    /// An exception's status, the one place where failures that reach the HTTP layer are translated (docs/contributing.md rule 7):
     /// a malformed or oversized request (Kestrel's own limits) is the client's error; a body deleted while it was read
     /// is a released registration (404); a store that cannot be reached, or a cluster that did not answer within
     /// <c>BgFetch:Http:RequestTimeout</c>, is 503 <c>UnavailableError</c> with <c>Retry-After</c>; anything else 500.

@@ -7,28 +7,28 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace BgFetchCluster.Node.Api;
 
-/// <summary><c>matchAll</c>, <c>match</c> and <c>responseReady</c> (API.md, "BackgroundFetchRecord").</summary>
+/// <summary><c>matchAll</c>, <c>match</c> and <c>responseReady</c> (docs/api.md, "BackgroundFetchRecord").</summary>
 public static class RecordsApi
 {
     private static readonly TimeSpan DefaultBodyTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan MaxBodyTimeout = TimeSpan.FromMinutes(10);
 
     /// <summary>Maps the record endpoints under a registration group.</summary>
-    public static RouteGroupBuilder MapRecordsApi(this RouteGroupBuilder group)
+    public static RouteGroupBuilder MapRecordsApi(this RouteGroupBuilder group, string namePrefix = "")
     {
         ArgumentNullException.ThrowIfNull(group);
-        group.MapGet("/{id}/records", MatchAllAsync).WithName("MatchAll")
+        group.MapGet("/{id}/records", MatchAllAsync).WithName(namePrefix + "MatchAll")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
-        group.MapGet("/{id}/records/match", MatchAsync).WithName("Match")
+        group.MapGet("/{id}/records/match", MatchAsync).WithName(namePrefix + "Match")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         // Waits up to ?timeout= and then streams the body, however long: bounded in its own steps instead of the request timeout.
         // The stored body goes out with the response's own Content-Type; octet-stream stands for "any bytes".
-        group.MapGet("/{id}/records/{index:int}/body", BodyAsync).WithName("ResponseReady")
+        group.MapGet("/{id}/records/{index:int}/body", BodyAsync).WithName(namePrefix + "ResponseReady")
             .Produces<Stream>(StatusCodes.Status200OK, "application/octet-stream")
             .Produces<Stream>(StatusCodes.Status206PartialContent, "application/octet-stream")
             .ProducesProblem(StatusCodes.Status400BadRequest)
@@ -77,7 +77,8 @@ public static class RecordsApi
             Flag(query["ignoreVary"]));
         try
         {
-            return (RecordMatcher.MatchAll(reply.Records, recordQuery, reply.Definition.BaseUrl), null);
+            var matched = RecordMatcher.MatchAll(reply.Records, recordQuery, reply.Definition.BaseUrl);
+            return ([.. matched.Select(record => Scopes.Readdress(http, record))], null);
         }
         catch (RegistrationRejectedException rejected)
         {
@@ -155,7 +156,7 @@ public static class RecordsApi
             : await node.Store.OpenReadAsync(entityId, index, cancellationToken);
         if (body is null && await node.Service.GetAsync(Scopes.Of(http), routeId.Value, cancellationToken) is null)
         {
-            // Released between the record's answer and the read: the registration is gone, as API.md's release says.
+            // Released between the record's answer and the read: the registration is gone, as docs/api.md's release says.
             return Problems.NotFound(routeId.Value);
         }
 

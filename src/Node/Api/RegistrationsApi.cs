@@ -8,7 +8,7 @@ using Microsoft.Net.Http.Headers;
 
 namespace BgFetchCluster.Node.Api;
 
-/// <summary>BackgroundFetchManager and BackgroundFetchRegistration over HTTP (API.md).</summary>
+/// <summary>BackgroundFetchManager and BackgroundFetchRegistration over HTTP (docs/api.md).</summary>
 public static class RegistrationsApi
 {
     /// <summary>The largest create body accepted; larger ones are refused before parsing.</summary>
@@ -37,12 +37,32 @@ public static class RegistrationsApi
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
         group.MapGet("/", GetIdsAsync).WithName("GetIds");
-        group.MapGet("/{id}", GetAsync).WithName("Get").ProducesProblem(StatusCodes.Status404NotFound);
-        group.MapPost("/{id}/abort", AbortAsync).WithName("Abort").ProducesProblem(StatusCodes.Status404NotFound);
-        group.MapDelete("/{id}", ReleaseAsync).WithName("Release").ProducesProblem(StatusCodes.Status404NotFound);
-        group.MapRecordsApi();
-        group.MapEventsApi();
+        group.MapRegistrationEndpoints(namePrefix: "");
         return endpoints;
+    }
+
+    /// <summary>
+    /// Maps the calls on one registration (get, abort, release, updateUI, records, events) under a group whose filter has
+    /// resolved the scope (<see cref="Scopes"/>): the scoped API under <c>/v1/registrations</c>, and the admin API under
+    /// <c>/v1/admin/scopes/{scope}/registrations</c> with the same handlers. <paramref name="namePrefix"/> keeps the
+    /// endpoint names unique.
+    /// </summary>
+    public static RouteGroupBuilder MapRegistrationEndpoints(this RouteGroupBuilder group, string namePrefix)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        group.MapGet("/{id}", GetAsync).WithName(namePrefix + "Get").ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapPost("/{id}/abort", AbortAsync).WithName(namePrefix + "Abort").ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapDelete("/{id}", ReleaseAsync).WithName(namePrefix + "Release").ProducesProblem(StatusCodes.Status404NotFound);
+
+        // Read by hand like the create body (media type, precise TypeErrors), so its schema is declared.
+        group.MapPost("/{id}/ui", UpdateUiAsync).WithName(namePrefix + "UpdateUI")
+            .Accepts<UpdateUiBody>("application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        group.MapRecordsApi(namePrefix);
+        group.MapEventsApi(namePrefix);
+        return group;
     }
 
     private static async Task<Results<Created<RegistrationView>, ProblemHttpResult>> CreateAsync(
@@ -94,19 +114,19 @@ public static class RegistrationsApi
         }
         catch (RegistrationRejectedException rejected)
         {
-            return Problems.Of(rejected.Status, rejected.Name, rejected.Message);
+            return Problems.Rejected(rejected);
         }
     }
 
     /// <summary>
     /// 400 TypeError: the body is over the node's request size limit, whether declared (Content-Length)
-    /// or streamed. Oversized JSON is a malformed call (issue 4, API.md's 400 row); 413 and
+    /// or streamed. Oversized JSON is a malformed call (issue 4, docs/api.md's 400 row); 413 and
     /// QuotaExceededError stay for the scope's storage quota.
     /// </summary>
     private static ProblemHttpResult TooLarge() =>
         Problems.Of(StatusCodes.Status400BadRequest, "TypeError", $"The request body is larger than the node's limit of {MaxCreateBodyBytes} bytes.");
 
-    /// <summary>API.md: JSON bodies in UTF-8, so <c>application/json</c> (or a <c>+json</c> type) with no charset or UTF-8.</summary>
+    /// <summary>docs/api.md: JSON bodies in UTF-8, so <c>application/json</c> (or a <c>+json</c> type) with no charset or UTF-8.</summary>
     private static bool IsJson(string? contentType)
     {
         if (!MediaTypeHeaderValue.TryParse(contentType, out var media))
@@ -141,6 +161,48 @@ public static class RegistrationsApi
         var node = await host.Node;
         var aborted = await node.Service.AbortAsync(Scopes.Of(http), routeId.Value, cancellationToken);
         return aborted is { } value ? TypedResults.Ok(new AbortBody(value)) : Problems.NotFound(routeId.Value);
+    }
+
+    /// <summary><c>updateUI(options)</c> (docs/api.md): a new title and/or icons, validated as create validates them.</summary>
+    private static async Task<Results<Ok<RegistrationView>, ProblemHttpResult>> UpdateUiAsync(
+        RouteId routeId, HttpContext http, FetchNodeHost host, CancellationToken cancellationToken)
+    {
+        if (!IsJson(http.Request.ContentType))
+        {
+            return Problems.Of(
+                StatusCodes.Status415UnsupportedMediaType, "TypeError", $"The body must be 'application/json' in UTF-8, not '{http.Request.ContentType}'.");
+        }
+
+        UpdateUiBody? body;
+        try
+        {
+            body = await JsonSerializer.DeserializeAsync(
+                new LimitedStream(http.Request.Body, MaxCreateBodyBytes), ApiJsonContext.Default.UpdateUiBody, cancellationToken);
+        }
+        catch (JsonException exception)
+        {
+            return Problems.TypeError($"The body is not valid for updateUI ({{\"title\"?: string, \"icons\"?: [{{\"src\", ...}}]}}): {exception.Message}");
+        }
+        catch (InvalidDataException)
+        {
+            return TooLarge();
+        }
+
+        if (body is null)
+        {
+            return Problems.TypeError("The body must be a JSON object.");
+        }
+
+        try
+        {
+            var node = await host.Node;
+            var view = await node.Service.UpdateUiAsync(Scopes.Of(http), routeId.Value, body.Title, body.Icons, cancellationToken);
+            return view is null ? Problems.NotFound(routeId.Value) : TypedResults.Ok(view);
+        }
+        catch (RegistrationRejectedException rejected)
+        {
+            return Problems.Rejected(rejected);
+        }
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> ReleaseAsync(

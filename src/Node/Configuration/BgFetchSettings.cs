@@ -5,7 +5,7 @@ using BgFetchCluster.Actors.Fetch.Storage;
 
 namespace BgFetchCluster.Node.Configuration;
 
-/// <summary>The <c>BgFetch</c> configuration section (API.md, "Configuration").</summary>
+/// <summary>The <c>BgFetch</c> configuration section (docs/api.md, "Configuration").</summary>
 public sealed class BgFetchSettings
 {
     /// <summary>Section name.</summary>
@@ -278,7 +278,7 @@ public sealed class ClusterSettings
     public int RequiredContactPoints { get; set; } = 2;
 }
 
-/// <summary>How a node finds the other members of its cluster (API.md, <c>BgFetch:Cluster:Discovery</c>).</summary>
+/// <summary>How a node finds the other members of its cluster (docs/api.md, <c>BgFetch:Cluster:Discovery</c>).</summary>
 public enum ClusterDiscovery
 {
     /// <summary>The configured seed nodes; without any, the node forms a cluster of one.</summary>

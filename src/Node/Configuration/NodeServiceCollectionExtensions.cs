@@ -12,6 +12,7 @@ public static class NodeServiceCollectionExtensions
     public static WebApplicationBuilder AddBgFetchNode(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        builder.Configuration.AddCommaSeparatedLists<BgFetchSettings>(BgFetchSettings.SectionName);
         var settings = builder.Configuration.GetSection(BgFetchSettings.SectionName).Get<BgFetchSettings>() ?? new BgFetchSettings();
         var isDevelopment = builder.Environment.IsDevelopment();
         settings.Validate(isDevelopment);
@@ -34,7 +35,7 @@ public static class NodeServiceCollectionExtensions
         });
 
         // An API call that waits for the cluster longer than BgFetch:Http:RequestTimeout (a store outage, a shard that
-        // moves) answers 503 UnavailableError with Retry-After instead of hanging (API.md, "Errors every call may answer").
+        // moves) answers 503 UnavailableError with Retry-After instead of hanging (docs/api.md, "Errors every call may answer").
         builder.Services.AddRequestTimeouts(options => options.AddPolicy(Problems.RequestTimeoutPolicy, new RequestTimeoutPolicy
         {
             Timeout = settings.Http.RequestTimeout,

@@ -16,12 +16,13 @@ after(async () => {
   await Promise.all([node?.stop(), origin?.stop()]);
 });
 
-function manager() {
-  return new BackgroundFetchManager({ node: node.url, scope: `client-${process.pid}-${++scopeNumber}`, origin: origin.origin });
+function manager(options = {}) {
+  return new BackgroundFetchManager({ node: node.url, scope: `client-${process.pid}-${++scopeNumber}`, origin: origin.origin, ...options });
 }
 
 test('fetch_RelativeUrls_ResolveAgainstOriginAndSucceedWithStreamedBodies', async () => {
-  const bgFetch = await manager().fetch('episode', ['/ep-5.mp3', 'ep-5-artwork.jpg'], { title: 'Episode 5', downloadTotal: 1024 * 1024 });
+  // keepRecords: the backgroundfetchsuccess listener would otherwise release the records once it has run.
+  const bgFetch = await manager({ keepRecords: true }).fetch('episode', ['/ep-5.mp3', 'ep-5-artwork.jpg'], { title: 'Episode 5', downloadTotal: 1024 * 1024 });
   assert.ok(bgFetch instanceof BackgroundFetchRegistration);
   assert.equal(bgFetch.id, 'episode');
   assert.equal(bgFetch.title, 'Episode 5');
@@ -107,7 +108,7 @@ test('fetch_DuplicateActiveId_RejectsWithTypeError', async () => {
 });
 
 test('abort_ActiveFetch_FailsWithAbortedAndLateHandlersHearItOnce', async () => {
-  const bgFetch = await manager().fetch('abort-me', '/slow?bytes=100000&chunks=50&delay=200');
+  const bgFetch = await manager({ keepRecords: true }).fetch('abort-me', '/slow?bytes=100000&chunks=50&delay=200');
   const events = [];
   bgFetch.addEventListener('backgroundfetchabort', () => events.push('backgroundfetchabort'));
   const early = (event) => events.push(`failure:${event.reason}`);

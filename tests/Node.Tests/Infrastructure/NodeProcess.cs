@@ -42,8 +42,12 @@ public sealed class NodeProcess : IAsyncDisposable
     public static Task<NodeProcess> StartAsync(string dataDirectory, params string[] settings) =>
         StartAsync(dataDirectory, FreePort(), settings);
 
-    /// <summary>Starts a Development node serving HTTP on <paramref name="port"/> and waits until <c>/ready</c> answers.</summary>
-    public static async Task<NodeProcess> StartAsync(string dataDirectory, int port, IEnumerable<string> settings)
+    /// <summary>
+    /// Starts a Development node serving HTTP on <paramref name="port"/>, with <paramref name="environment"/> added to its
+    /// environment variables, and waits until <c>/ready</c> answers.
+    /// </summary>
+    public static async Task<NodeProcess> StartAsync(
+        string dataDirectory, int port, IEnumerable<string> settings, IReadOnlyDictionary<string, string>? environment = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         var baseUrl = $"http://127.0.0.1:{port}/";
@@ -57,7 +61,7 @@ public sealed class NodeProcess : IAsyncDisposable
         info.ArgumentList.Add($"--urls={baseUrl}");
         info.ArgumentList.Add($"--BgFetch:Storage:DataDirectory={dataDirectory}");
 
-        // Every message that is not marked node-local must survive Akka's serializer (DESIGN.md, "Serialization").
+        // Every message that is not marked node-local must survive Akka's serializer (docs/architecture.md, "Serialization").
         info.ArgumentList.Add("--akka:actor:serialize-messages=on");
         foreach (var setting in settings)
         {
@@ -65,6 +69,11 @@ public sealed class NodeProcess : IAsyncDisposable
         }
 
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
         var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the node process.");
         var node = new NodeProcess(process, baseUrl);
         process.OutputDataReceived += (_, e) => node.Append(e.Data);

@@ -77,7 +77,7 @@ public sealed class TestOrigin : IAsyncDisposable
             // The first delivery fails, so the node has to retry.
             context.Response.StatusCode = attempt == 1 ? 500 : 200;
         });
-        app.MapPost("/echo", async (HttpContext context) =>
+        app.MapMethods("/echo", ["POST", "PUT"], async (HttpContext context) =>
         {
             context.Response.ContentType = "application/octet-stream";
             await context.Request.Body.CopyToAsync(context.Response.Body);

@@ -14,7 +14,7 @@ namespace BgFetchCluster.Actors.Fetch.Storage;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Zombie writers are fenced, not trusted (DESIGN.md, "Body stores"): every <see cref="OpenWriterAsync"/> takes a new
+/// Zombie writers are fenced, not trusted (docs/architecture.md, "Body stores"): every <see cref="OpenWriterAsync"/> takes a new
 /// generation from a sequence for the record, and every chunk a writer stores is written by one statement that first
 /// updates the record's row only if it still holds that writer's generation. The row lock orders that statement after
 /// any newer opener's truncation, so once a newer writer has opened the record, an older one (a node that lost its

@@ -12,7 +12,7 @@ using AkkaAtomicWrite = Akka.Persistence.AtomicWrite;
 namespace BgFetchCluster.Actors.Persistence.Plugin;
 
 /// <summary>
-/// The Akka.Persistence journal plugin on the project's batching writers (DESIGN.md "Persistence"):
+/// The Akka.Persistence journal plugin on the project's batching writers (docs/architecture.md "Persistence"):
 /// one <see cref="IJournal"/> on SQLite or PostgreSQL behind one <see cref="BatchingJournal"/>, so the
 /// writes of many persistent actors share one transaction per round trip. Configured by the HOCON
 /// section <see cref="BgFetchPersistence.JournalPluginId"/>; see <see cref="BgFetchPersistence"/>.

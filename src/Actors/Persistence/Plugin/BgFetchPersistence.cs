@@ -45,7 +45,7 @@ public static class BgFetchPersistence
     /// An entity that never snapshots opts in by setting, in its constructor,
     /// <c>SnapshotPluginId = BgFetchPersistence.NoSnapshotStorePluginId;</c> (Akka's
     /// <c>Eventsourced.SnapshotPluginId</c> has a protected setter), so its recovery does not query a
-    /// snapshot table for nothing (DESIGN.md: that query costs a third of the throughput). Such an
+    /// snapshot table for nothing (docs/architecture.md: that query costs a third of the throughput). Such an
     /// entity must never call <c>SaveSnapshot</c>.
     /// </summary>
     public const string NoSnapshotStorePluginId = "akka.persistence.no-snapshot-store";

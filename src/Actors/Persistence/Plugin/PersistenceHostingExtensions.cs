@@ -30,7 +30,7 @@ public static class PersistenceHostingExtensions
 
     /// <summary>
     /// Makes Akka.Persistence.Sql (linq2db) Akka's default journal and snapshot store, for users who
-    /// want its standard schema and Akka.Persistence.Query. Tuned as DESIGN.md measured: tags as CSV,
+    /// want its standard schema and Akka.Persistence.Query. Tuned as docs/architecture.md measured: tags as CSV,
     /// no cloned connections, and on SQLite the file in WAL mode with read-uncommitted reads so readers
     /// do not queue behind the write lock. Its tables are prefixed <c>akka_</c> so they never collide with ours in one database.
     /// </summary>

@@ -5,7 +5,7 @@ using Npgsql;
 
 namespace BgFetchCluster.Actors.Persistence.PostgreSql;
 
-/// <summary>The one place where PostgreSQL errors become journal and body store errors (STYLE.md rule 7).</summary>
+/// <summary>The one place where PostgreSQL errors become journal and body store errors (docs/contributing.md rule 7).</summary>
 internal static partial class PostgreSqlErrors
 {
     /// <summary>The name the journal migration gives UNIQUE(persistence_id, sequence_nr).</summary>

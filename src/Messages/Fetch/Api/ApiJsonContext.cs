@@ -3,10 +3,11 @@ using System.Text.Json.Serialization;
 
 namespace BgFetchCluster.Messages.Fetch.Api;
 
-/// <summary>Source-generated JSON for the HTTP API's bodies (camelCase, as API.md writes them).</summary>
+/// <summary>Source-generated JSON for the HTTP API's bodies (camelCase, as docs/api.md writes them).</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, AllowTrailingCommas = false, MaxDepth = 32, AllowDuplicateProperties = false)]
 [JsonSerializable(typeof(CreateRegistrationBody))]
 [JsonSerializable(typeof(RequestBody))]
+[JsonSerializable(typeof(UpdateUiBody))]
 [JsonSerializable(typeof(RegistrationView))]
 [JsonSerializable(typeof(RecordView))]
 [JsonSerializable(typeof(IdsBody))]

@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace BgFetchCluster.Messages.Fetch.Api;
 
-/// <summary>The body of <c>POST /v1/registrations</c> (API.md, "fetch(id, requests, options)").</summary>
+/// <summary>The body of <c>POST /v1/registrations</c> (docs/api.md, "fetch(id, requests, options)").</summary>
 /// <param name="Id">The registration id, unique among the scope's active registrations.</param>
 /// <param name="Requests">Each a URL string or a <see cref="RequestBody"/> object.</param>
 /// <param name="BaseUrl">What relative URLs resolve against.</param>
@@ -15,14 +15,24 @@ public sealed record CreateRegistrationBody(
     RegistrationOptionsBody? Options = null,
     NotifyBody? Notify = null);
 
-/// <summary>A request given as an object: URL, method (GET by default), headers and a base64 body.</summary>
-public sealed record RequestBody(string? Url, string? Method = null, IReadOnlyDictionary<string, string>? Headers = null, string? Body = null);
+/// <summary>
+/// A request given as an object: URL, method (GET by default), headers, a base64 body, and the Request's
+/// <c>mode</c> (<c>"no-cors"</c> is refused, as Background Fetch refuses it).
+/// </summary>
+public sealed record RequestBody(
+    string? Url, string? Method = null, IReadOnlyDictionary<string, string>? Headers = null, string? Body = null, string? Mode = null);
 
 /// <summary>The <c>BackgroundFetchOptions</c>: UI title and icons, and the expected download size.</summary>
 public sealed record RegistrationOptionsBody(string? Title = null, IReadOnlyList<IconView>? Icons = null, long? DownloadTotal = null);
 
 /// <summary>Where to POST the settlement event.</summary>
 public sealed record NotifyBody(string? Url);
+
+/// <summary>
+/// The body of <c>POST /v1/registrations/{id}/ui</c> (<c>updateUI(options)</c>): a new title and/or icons; a member left
+/// out stays as it is.
+/// </summary>
+public sealed record UpdateUiBody(string? Title = null, IReadOnlyList<IconView>? Icons = null);
 
 /// <summary>The answer to <c>getIds()</c>.</summary>
 public sealed record IdsBody(IReadOnlyList<string> Ids);

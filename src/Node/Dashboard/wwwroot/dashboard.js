@@ -1,5 +1,7 @@
 // The live dashboard: polls the admin API for the cluster, the shards and every scope's active registrations,
-// and follows each registration's event stream (fetch streaming, since EventSource cannot send the scope header).
+// and follows each registration's event stream (fetch streaming, since EventSource cannot send the admin key).
+// Every call on a registration goes through the admin API's /v1/admin/scopes/{scope}/registrations/{id}/...,
+// which the admin key opens for every scope when API keys are configured.
 
 const KEY_STORAGE = 'bgfetch.adminKey';
 const POLL_MS = 2000;
@@ -26,17 +28,20 @@ function el(tag, attributes = {}, ...children) {
   return node;
 }
 
-function headers(scope) {
+function headers() {
   const result = {};
   if (state.key) result.Authorization = `Bearer ${state.key}`;
-  if (scope !== undefined) result['X-BgFetch-Scope'] = scope;
   return result;
 }
 
+/** The admin path of a registration of any scope, plus `suffix`. */
+const registrationPath = (scope, id, suffix = '') =>
+  `/v1/admin/scopes/${encodeURIComponent(scope)}/registrations/${encodeURIComponent(id)}${suffix}`;
+
 class Unauthorized extends Error {}
 
-async function api(path, { method = 'GET', scope, signal } = {}) {
-  const response = await fetch(path, { method, headers: headers(scope), signal });
+async function api(path, { method = 'GET', signal } = {}) {
+  const response = await fetch(path, { method, headers: headers(), signal });
   if (response.status === 401) throw new Unauthorized(path);
   if (!response.ok) {
     let detail = `${response.status} ${response.statusText}`;
@@ -135,24 +140,27 @@ function forget(key) {
   state.registrations.delete(key);
 }
 
-/** Follows a registration's `/events` stream and updates its row on every progress and terminal event. */
+/**
+ * Follows a registration's `/events?untilReleased=true` stream and updates its row on every progress and terminal
+ * event, on `updateui` (a new title or icons) and on `recordsreleased` (its records are gone).
+ */
 async function follow(entry) {
   const controller = new AbortController();
   entry.stream = controller;
   try {
-    const response = await fetch(`/v1/registrations/${encodeURIComponent(entry.view.id)}/events`, {
-      headers: { ...headers(entry.scope), Accept: 'text/event-stream' },
+    const response = await fetch(`${registrationPath(entry.scope, entry.view.id, '/events')}?untilReleased=true`, {
+      headers: { ...headers(), Accept: 'text/event-stream' },
       signal: controller.signal,
     });
     if (!response.ok) {
-      // With API keys configured the admin key does not open a scope: the rows then follow the admin polling.
+      // Gone already, or the key is not accepted: the row follows the admin polling.
       await response.body?.cancel();
       return;
     }
     entry.live = true;
     for await (const { event, data } of serverSentEvents(response.body)) {
       entry.view = { ...entry.view, ...JSON.parse(data) };
-      if (event !== 'progress') entry.settledAt = Date.now();
+      if (event !== 'progress' && event !== 'updateui') entry.settledAt ??= Date.now();
       renderRegistrations();
     }
   } catch {
@@ -199,6 +207,7 @@ function renderRegistrations() {
     .map((entry) => {
       const view = entry.view;
       const result = view.result || 'active';
+      const released = view.recordsAvailable === false;
       const key = keyOf(entry.scope, view.id);
       return el('tr', {
         'data-scope': entry.scope, 'data-id': view.id,
@@ -209,11 +218,12 @@ function renderRegistrations() {
       el('td', {}, view.title || ''),
       el('td', {}, progressCell(view)),
       el('td', {}, view.uploadTotal ? `${formatBytes(view.uploaded)} of ${formatBytes(view.uploadTotal)}` : '–'),
-      el('td', {}, pill(view.failureReason ? `${result}: ${view.failureReason}` : result, view.failureReason || result)),
+      el('td', {}, pill(view.failureReason ? `${result}: ${view.failureReason}` : result, view.failureReason || result),
+        released ? [' ', pill('records released', 'released')] : []),
       el('td', { className: 'actions' },
-        el('button', { type: 'button', onclick: () => showRecords(entry) }, 'records'), ' ',
+        el('button', { type: 'button', disabled: released, onclick: () => showRecords(entry) }, 'records'), ' ',
         el('button', { type: 'button', className: 'danger abort', disabled: Boolean(view.result), onclick: () => act(entry, 'abort') }, 'abort'), ' ',
-        el('button', { type: 'button', className: 'danger release', onclick: () => act(entry, 'release') }, 'release')));
+        el('button', { type: 'button', className: 'danger release', disabled: released, onclick: () => act(entry, 'release') }, 'release')));
     });
   $('#registrations tbody').replaceChildren(...rows);
   $('#no-registrations').hidden = rows.length > 0;
@@ -222,12 +232,11 @@ function renderRegistrations() {
 }
 
 async function act(entry, action) {
-  const id = encodeURIComponent(entry.view.id);
   try {
     if (action === 'abort') {
-      await api(`/v1/registrations/${id}/abort`, { method: 'POST', scope: entry.scope });
+      await api(registrationPath(entry.scope, entry.view.id, '/abort'), { method: 'POST' });
     } else if (confirm(`Release ${entry.scope}/${entry.view.id}? Its records are deleted.`)) {
-      await api(`/v1/registrations/${id}`, { method: 'DELETE', scope: entry.scope });
+      await api(registrationPath(entry.scope, entry.view.id), { method: 'DELETE' });
       forget(keyOf(entry.scope, entry.view.id));
       if (state.selected === keyOf(entry.scope, entry.view.id)) { state.selected = null; $('#records-section').hidden = true; }
     }
@@ -250,7 +259,7 @@ async function refreshRecords() {
   if (!entry || recordsBusy) return;
   recordsBusy = true;
   try {
-    const body = await api(`/v1/registrations/${encodeURIComponent(entry.view.id)}/records`, { scope: entry.scope });
+    const body = await api(registrationPath(entry.scope, entry.view.id, '/records'));
     $('#records tbody').replaceChildren(...body.records.map((r) => el('tr', { 'data-index': r.index },
       el('td', {}, r.index), el('td', {}, r.request.method), el('td', { className: 'url' }, r.request.url),
       el('td', {}, pill(r.state)), el('td', {}, r.response?.status ?? '–'), el('td', {}, r.response ? formatBytes(r.response.size) : '–'))));
