@@ -71,7 +71,7 @@ public sealed class CutOffNodeTests(ChaosFixture fixture, ITestOutputHelper outp
         run.Figure("first moved download resumed with Range after", await resumed);
         await run.Cluster.ForgetExitedAsync(victim);
 
-        await run.Cluster.StartNodeAsync(victim);
+        await run.RestartAsync(victim);
         await run.Cluster.WaitForMembersAsync(3, [0, 1, 2], TimeSpan.FromSeconds(90));
         run.Figure("restarted node rejoined, 3 members Up, after", clock.Elapsed);
         run.Note("rejoined; the workload runs on until the restarted node has taken creations");

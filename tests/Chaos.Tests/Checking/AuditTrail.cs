@@ -17,7 +17,7 @@ namespace BgFetchCluster.Chaos.Tests.Checking;
 public sealed record AuditRow(long Id, DateTime At, string Application, string Table, string Kind, string Stream, long Position, string? Writer, string? Detail)
 {
     /// <inheritdoc />
-    public override string ToString() => $"#{Id} {At:HH:mm:ss.fff} {Application} {Table} {Kind} {Stream} @{Position}{(Writer is null ? "" : " writer " + Writer)}";
+    public override string ToString() => $"#{Id} {At:HH:mm:ss.fff} {Application} {Table} {Kind} {Stream} @{Position}{(Writer is null ? "" : " writer " + Writer)}{(Detail is null ? "" : " " + Detail)}";
 }
 
 /// <summary>

@@ -23,6 +23,7 @@ public sealed class ChaosRun : IAsyncDisposable
     private readonly HttpClient[] _clients;
     private readonly List<(string Name, string Value)> _figures = [];
     private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly List<(string Name, NodeProcess Process)> _processes = [];
 
     private ChaosRun(ChaosFixture fixture, ITestOutputHelper output, TestCluster cluster, string prefix)
     {
@@ -83,11 +84,32 @@ public sealed class ChaosRun : IAsyncDisposable
             NamespaceOf = lab.NamespaceOf,
             PrepareDatabaseAsync = connectionString => AuditTrail.InstallAsync(
                 new NpgsqlConnectionStringBuilder(connectionString) { Username = PrivatePostgres.NodeRole, Pooling = false }.ConnectionString),
-            ExtraSettings = ["--BgFetch:Fetch:AllowPrivateNetworks=true", "--Logging:LogLevel:Default=Warning", .. settings],
+            ExtraSettings =
+            [
+                "--BgFetch:Fetch:AllowPrivateNetworks=true",
+                "--Logging:LogLevel:Default=Warning",
+                "--Logging:LogLevel:BgFetchCluster=Information",
+                .. settings,
+            ],
         });
         var run = new ChaosRun(fixture, output, cluster, prefix);
+        foreach (var slot in Enumerable.Range(0, cluster.Size))
+        {
+            run.Track(slot);
+        }
+
         run.Figure("cluster formed in", clock.Elapsed);
         return run;
+    }
+
+    /// <summary>Keeps the output of the node process now in <paramref name="slot"/>, to show it when the checker finds something.</summary>
+    public void Track(int slot) => _processes.Add((Cluster.ApplicationNameOf(slot), Cluster[slot]));
+
+    /// <summary>Starts the node of <paramref name="slot"/> again and keeps its output.</summary>
+    public async Task RestartAsync(int slot)
+    {
+        await Cluster.StartNodeAsync(slot);
+        Track(slot);
     }
 
     /// <summary>The running nodes and their clients.</summary>
@@ -192,7 +214,26 @@ public sealed class ChaosRun : IAsyncDisposable
             _output.WriteLine("FINDING: " + finding);
         }
 
+        if (findings.Count > 0)
+        {
+            PrintNodeWarnings();
+        }
+
         Assert.True(findings.Count == 0, $"The checker found {findings.Count} broken invariants:\n" + string.Join("\n", findings.Take(50)));
+    }
+
+    /// <summary>Prints the warnings and failures the node processes logged, for a case that found something.</summary>
+    public void PrintNodeWarnings()
+    {
+        foreach (var (name, process) in _processes)
+        {
+            var lines = process.Output.Split('\n').Where(static l => l.Contains("warn", StringComparison.OrdinalIgnoreCase) || l.Contains("fail", StringComparison.OrdinalIgnoreCase) || l.Contains("error", StringComparison.OrdinalIgnoreCase) || l.StartsWith(' ')).ToList();
+            _output.WriteLine($"--- {name}: {lines.Count} log lines of warnings and failures (last 60) ---");
+            foreach (var line in lines.TakeLast(60))
+            {
+                _output.WriteLine(line.TrimEnd());
+            }
+        }
     }
 
     /// <summary>Prints the figures recorded so far.</summary>
