@@ -120,6 +120,9 @@ internal sealed class RegistrationState
                 FailureReason = settled.FailureReason;
                 SettledAt = settled.SettledAt;
                 break;
+            case RegistrationResumed:
+                // Changes no state: it only takes a sequence number away from stale copies (RegistrationActor).
+                break;
             case RecordsReleased:
                 Transition(RegistrationPhase.Settled, RegistrationPhase.Released);
                 break;
