@@ -16,7 +16,7 @@ public sealed class AuditSelfTests(ChaosFixture fixture) : IAsyncLifetime
     private const string Entity = "default/forged/1";
     private readonly string _database = "bgfetch_audit_" + Guid.NewGuid().ToString("N")[..12];
 
-    private string ConnectionString(string applicationName) => new NpgsqlConnectionStringBuilder(fixture.Postgres.AdminConnectionString)
+    private string ConnectionString(string applicationName) => new NpgsqlConnectionStringBuilder(fixture.Postgres.SessionConnectionString)
     {
         Database = _database,
         Username = PrivatePostgres.NodeRole,
@@ -25,14 +25,14 @@ public sealed class AuditSelfTests(ChaosFixture fixture) : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        await ExecuteAsync(fixture.Postgres.AdminConnectionString, $"CREATE DATABASE \"{_database}\" OWNER {PrivatePostgres.NodeRole}");
+        await ExecuteAsync(fixture.Postgres.SessionConnectionString, $"CREATE DATABASE \"{_database}\" OWNER {PrivatePostgres.NodeRole}");
         await AuditTrail.InstallAsync(ConnectionString("installer"));
     }
 
     public async Task DisposeAsync()
     {
         NpgsqlConnection.ClearAllPools();
-        await ExecuteAsync(fixture.Postgres.AdminConnectionString, $"DROP DATABASE IF EXISTS \"{_database}\" WITH (FORCE)");
+        await ExecuteAsync(fixture.Postgres.SessionConnectionString, $"DROP DATABASE IF EXISTS \"{_database}\" WITH (FORCE)");
     }
 
     [Fact]

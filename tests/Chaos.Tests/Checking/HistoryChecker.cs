@@ -28,7 +28,7 @@ public sealed class HistoryChecker(RunningNodes nodes, string databaseConnection
     private int _turn;
 
     /// <summary>How long registrations may take to settle once the nemesis is over.</summary>
-    public TimeSpan SettleTimeout { get; init; } = TimeSpan.FromMinutes(3);
+    public TimeSpan SettleTimeout { get; init; } = TimeSpan.FromSeconds(90);
 
     /// <summary>Checks the history of <paramref name="attempts"/>; returns the findings (empty: every invariant held).</summary>
     public async Task<IReadOnlyList<string>> CheckAsync(IReadOnlyList<Attempt> attempts, string prefix, IReadOnlyCollection<Victim> victims)

@@ -16,7 +16,7 @@ public sealed class PrivatePostgres : IAsyncDisposable
     /// <summary>The role the nodes (and the connection hog) log in as.</summary>
     public const string NodeRole = "bgfetch";
 
-    private const string Bin = "/usr/lib/postgresql/15/bin";
+    private static readonly string Bin = FindBin();
     private readonly string _directory;
 
     private PrivatePostgres(string directory, string host, int port, int maxConnections)
@@ -36,8 +36,14 @@ public sealed class PrivatePostgres : IAsyncDisposable
     /// <summary>Its <c>max_connections</c>.</summary>
     public int MaxConnections { get; }
 
-    /// <summary>The superuser's connection string (no pooling: the server goes away and comes back during tests).</summary>
-    public string AdminConnectionString => $"Host={Host};Port={Port};Username=postgres;Database=postgres;Pooling=false;Timeout=5;Command Timeout=60";
+    /// <summary>The superuser's connection string, with Npgsql's defaults (the nodes' connection strings derive from it).</summary>
+    public string AdminConnectionString => $"Host={Host};Port={Port};Username=postgres;Database=postgres";
+
+    /// <summary>
+    /// <see cref="AdminConnectionString"/> for the suite's own sessions: no pooling (the server goes away and comes back
+    /// during tests, and a closed session must really end) and a short connect timeout.
+    /// </summary>
+    public string SessionConnectionString => AdminConnectionString + ";Pooling=false;Timeout=5;Command Timeout=60";
 
     /// <summary>True while the server runs.</summary>
     public bool IsRunning { get; private set; }
@@ -75,7 +81,7 @@ public sealed class PrivatePostgres : IAsyncDisposable
 
                 """);
             await server.StartAsync();
-            await using var connection = new NpgsqlConnection(server.AdminConnectionString);
+            await using var connection = new NpgsqlConnection(server.SessionConnectionString);
             await connection.OpenAsync();
             await using var command = new NpgsqlCommand($"CREATE ROLE {NodeRole} LOGIN CREATEDB", connection);
             await command.ExecuteNonQueryAsync();
@@ -136,6 +142,25 @@ public sealed class PrivatePostgres : IAsyncDisposable
         {
             await AsPostgresAsync($"{Bin}/pg_ctl", "-D", data, "-m", "immediate", "-w", "-t", "60", "stop").ContinueWith(static _ => { }, TaskScheduler.Default);
         }
+    }
+
+    /// <summary>The PostgreSQL server binaries: <c>BGFETCH_CHAOS_PG_BIN</c>, or the newest <c>/usr/lib/postgresql/*/bin</c> with initdb.</summary>
+    private static string FindBin()
+    {
+        if (Environment.GetEnvironmentVariable("BGFETCH_CHAOS_PG_BIN") is { Length: > 0 } configured)
+        {
+            return configured;
+        }
+
+        var installed = Directory.Exists("/usr/lib/postgresql")
+            ? Directory.GetDirectories("/usr/lib/postgresql")
+                .Select(static d => Path.Combine(d, "bin"))
+                .Where(static d => File.Exists(Path.Combine(d, "initdb")))
+                .OrderByDescending(static d => int.TryParse(Path.GetFileName(Path.GetDirectoryName(d)), CultureInfo.InvariantCulture, out var v) ? v : 0)
+                .FirstOrDefault()
+            : null;
+        return installed ?? throw new InvalidOperationException(
+            "The nemesis suite needs PostgreSQL's server binaries (initdb, pg_ctl) under /usr/lib/postgresql/<version>/bin or in BGFETCH_CHAOS_PG_BIN.");
     }
 
     private static Task<string> AsPostgresAsync(string tool, params string[] arguments) =>
