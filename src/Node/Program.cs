@@ -21,6 +21,7 @@ app.UseExceptionHandler();
 
 // Unmatched routes (404), wrong methods (405) and failed bindings answer with a problem body too.
 app.UseStatusCodePages();
+app.UseRequestTimeouts();
 app.MapOpenApi();
 app.MapHealthApi();
 app.MapRegistrationsApi();

@@ -1,6 +1,7 @@
 using Akka.Cluster.Hosting;
 using Akka.Cluster.Sharding;
 using Akka.Hosting;
+using BgFetchCluster.Actors.Persistence.Plugin;
 using BgFetchCluster.Actors.Serialization;
 
 namespace BgFetchCluster.Actors.Fetch;
@@ -28,6 +29,13 @@ public static class FetchAkkaBuilderExtensions
             // Entities passivate themselves once settled and idle; an active download must never be stopped for idling.
             ShouldPassivateIdleEntities = false,
         };
+        if (node.Options.Journal == JournalPlugin.BgFetch)
+        {
+            // Akka's sharding state waits out any store outage (BgFetchPersistence.ShardingJournalPluginId, issue 19).
+            shardOptions.JournalPluginId = BgFetchPersistence.ShardingJournalPluginId;
+            shardOptions.SnapshotPluginId = BgFetchPersistence.ShardingSnapshotStorePluginId;
+        }
+
         var extractor = new EntityMessageExtractor(node.Options.NumberOfShards);
 
         // A moving registration checkpoints its downloads before it stops (RegistrationActor.HandOff).
@@ -37,6 +45,8 @@ public static class FetchAkkaBuilderExtensions
             RememberEntitiesStore = shardOptions.RememberEntitiesStore,
             StateStoreMode = shardOptions.StateStoreMode,
             ShouldPassivateIdleEntities = shardOptions.ShouldPassivateIdleEntities,
+            JournalPluginId = shardOptions.JournalPluginId,
+            SnapshotPluginId = shardOptions.SnapshotPluginId,
             HandOffStopMessage = RegistrationActor.HandOff.Instance,
         };
         return builder

@@ -1,6 +1,8 @@
 using Akka.Actor;
 using BgFetchCluster.Actors.Fetch.Http;
 using BgFetchCluster.Actors.Fetch.Storage;
+using BgFetchCluster.Actors.Persistence;
+using BgFetchCluster.Actors.Persistence.PostgreSql;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
@@ -56,6 +58,44 @@ public sealed record FetchNodeOptions
             ? schema
             : "public";
 
+    /// <summary>The default of <see cref="MaxConnections"/>.</summary>
+    public const int DefaultMaxConnections = 20;
+
+    /// <summary>
+    /// The most PostgreSQL connections this node opens, every use together (<c>BgFetch:Storage:MaxConnections</c>):
+    /// the journal, the snapshot store and the bodies share one pool of this size; with Akka.Persistence.Sql its
+    /// plugins get half of it (their own pool) and the bodies the rest.
+    /// </summary>
+    public int MaxConnections { get; init; } = DefaultMaxConnections;
+
+    /// <summary>
+    /// How long transient store errors (connection refused or exhausted, a restarting server, a busy SQLite file) are
+    /// retried before an operation fails (<c>BgFetch:Storage:OutageTolerance</c>).
+    /// </summary>
+    public TimeSpan OutageTolerance { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The longest the HTTP API waits for the cluster before it answers 503 (<c>BgFetch:Http:RequestTimeout</c>).</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The connections Akka.Persistence.Sql may hold when it is the journal: half the budget.</summary>
+    public int AkkaSqlConnections => Math.Max(1, MaxConnections / 2);
+
+    /// <summary>
+    /// The connection string the product's own PostgreSQL stores share (journal, snapshots, bodies): the configured one
+    /// with the node's budget applied (<see cref="PostgreSqlConnections.Budgeted"/>). With Akka.Persistence.Sql as the
+    /// journal only the bodies use it, and it gets what that plugin leaves of the budget.
+    /// </summary>
+    public string BudgetedConnectionString => Provider == StorageProvider.PostgreSql
+        ? PostgreSqlConnections.Budgeted(
+            JournalConnectionString,
+            Journal == JournalPlugin.AkkaSql ? Math.Max(1, MaxConnections - AkkaSqlConnections) : MaxConnections)
+        : JournalConnectionString;
+
+    /// <summary>The connection string Akka.Persistence.Sql gets: its share of the budget (SQLite: unchanged).</summary>
+    public string AkkaSqlConnectionString => Provider == StorageProvider.PostgreSql
+        ? PostgreSqlConnections.Budgeted(JournalConnectionString, AkkaSqlConnections)
+        : JournalConnectionString;
+
     /// <summary>The connection string of the journal: the configured one, or <c>journal.db</c> under the data directory.</summary>
     public string JournalConnectionString => Provider switch
     {
@@ -74,7 +114,7 @@ public sealed class FetchNode : IDisposable
 {
     private readonly TaskCompletionSource<FetchService> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ILogger _log;
-    private readonly NpgsqlDataSource? _bodiesDataSource;
+    private readonly PostgreSqlConnections.Lease? _bodiesPool;
     private FetchEnvironment? _environment;
 
     /// <summary>Prepares a node from its options; nothing runs until the actor system starts.</summary>
@@ -88,8 +128,12 @@ public sealed class FetchNode : IDisposable
         if (options.EffectiveBodies == BodyStore.PostgreSql)
         {
             // Migrated on first use (PostgreSqlResponseStore), so nothing here waits for the database.
-            _bodiesDataSource = NpgsqlDataSource.Create(options.JournalConnectionString);
-            Store = new PostgreSqlResponseStore(_bodiesDataSource, options.PostgreSqlSchema);
+            // The same pool as the journal's (PostgreSqlConnections): one connection budget per node.
+            _bodiesPool = PostgreSqlConnections.Acquire(options.BudgetedConnectionString);
+            Store = new PostgreSqlResponseStore(
+                _bodiesPool.DataSource,
+                options.PostgreSqlSchema,
+                new StoreResilience("bodies", options.OutageTolerance, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("BgFetchCluster.Persistence"), TimeProvider));
         }
         else
         {
@@ -136,7 +180,51 @@ public sealed class FetchNode : IDisposable
         var environment = Environment;
         environment.ScopeIndexRegion = scopeIndexes;
         environment.RegistrationRegion = registrations;
-        _started.TrySetResult(new FetchService(environment.System, registrations, scopeIndexes, environment.Mediator, Options.Limits, TimeProvider));
+        _started.TrySetResult(new FetchService(environment.System, registrations, scopeIndexes, environment.Mediator, Options.Limits, TimeProvider)
+        {
+            AskTimeout = Options.RequestTimeout,
+        });
+    }
+
+    /// <summary>
+    /// Why the node cannot reach its store right now (null when it can): one <c>SELECT 1</c> through the node's pool,
+    /// bounded by <paramref name="timeout"/>, for <c>/ready</c>. A SQLite node's store is its own file: always reachable.
+    /// </summary>
+    public async Task<string?> StoreProblemAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        if (_bodiesPool is null && Options.Provider != StorageProvider.PostgreSql)
+        {
+            return null;
+        }
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        var lease = _bodiesPool ?? PostgreSqlConnections.Acquire(Options.BudgetedConnectionString);
+        try
+        {
+            var command = lease.DataSource.CreateCommand("SELECT 1;");
+            await using (command.ConfigureAwait(false))
+            {
+                await command.ExecuteScalarAsync(deadline.Token).ConfigureAwait(false);
+            }
+
+            return null;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return $"The database did not answer within {timeout.TotalSeconds} s (unreachable, or every connection of the budget busy).";
+        }
+        catch (Exception exception) when (StoreErrors.IsUnavailable(exception))
+        {
+            return $"The database is unavailable: {exception.Message}";
+        }
+        finally
+        {
+            if (!ReferenceEquals(lease, _bodiesPool))
+            {
+                await lease.DisposeAsync().ConfigureAwait(false);
+            }
+        }
     }
 
     /// <summary>Fails <see cref="Service"/> for whoever waits, when the system could not start.</summary>
@@ -146,6 +234,6 @@ public sealed class FetchNode : IDisposable
     public void Dispose()
     {
         Fetcher.Dispose();
-        _bodiesDataSource?.Dispose();
+        _bodiesPool?.Dispose();
     }
 }

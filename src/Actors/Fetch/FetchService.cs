@@ -31,7 +31,11 @@ public sealed class FetchService(
     FetchLimits limits,
     TimeProvider timeProvider)
 {
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// How long an ask to the cluster may take (<c>BgFetch:Http:RequestTimeout</c>); one that takes longer fails with
+    /// an <see cref="AskTimeoutException"/>, which the HTTP API answers with 503.
+    /// </summary>
+    public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The limits enforced at creation.</summary>
     public FetchLimits Limits { get; } = limits;
@@ -46,10 +50,22 @@ public sealed class FetchService(
         var parsed = FetchRequestParser.Parse(body, Limits.MaxRequestsPerRegistration);
         var incarnation = Guid.NewGuid().ToString("N");
         var index = ScopeIndexActor.EntityIdFor(scope);
-        var reply = await scopeIndexes.Ask<object>(
-            new ReserveId(index, parsed.Id, incarnation, parsed.DownloadTotal, parsed.UploadTotal, Limits.ScopeQuotaBytes, Limits.MaxActiveRegistrationsPerScope),
-            AskTimeout,
-            cancellationToken).ConfigureAwait(false);
+        object reply;
+        try
+        {
+            reply = await scopeIndexes.Ask<object>(
+                new ReserveId(index, parsed.Id, incarnation, parsed.DownloadTotal, parsed.UploadTotal, Limits.ScopeQuotaBytes, Limits.MaxActiveRegistrationsPerScope),
+                AskTimeout,
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Unanswered (a store outage, a shard moving): the reservation may still be journaled after the caller has
+            // heard 503. Cancelling it here, behind the reservation in the index's mailbox, leaves the id free again.
+            scopeIndexes.Tell(new CancelReservation(index, parsed.Id, incarnation), ActorRefs.NoSender);
+            throw;
+        }
+
         var reserved = reply switch
         {
             IdReserved ok => ok,
@@ -69,6 +85,10 @@ public sealed class FetchService(
         }
         catch
         {
+            // The caller hears 503 (or 500) and must be able to trust that nothing was changed: a registration whose
+            // create only timed out may still be journaled later, so it is released (aborted first if it runs; a
+            // release of nothing answers "not found"), and the reservation is given back.
+            registrations.Tell(new ReleaseRegistration(entityId), ActorRefs.NoSender);
             scopeIndexes.Tell(new CancelReservation(index, parsed.Id, incarnation), ActorRefs.NoSender);
             throw;
         }

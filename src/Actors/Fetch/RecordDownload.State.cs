@@ -20,6 +20,16 @@ internal static partial class RecordDownload
 
         public long Uploaded { get; set; }
 
+        /// <summary>True once the stored prefix turned out to be missing and the record started again from byte 0.</summary>
+        public bool PrefixLost { get; private set; }
+
+        /// <summary>The stored prefix is gone: the next attempt asks for the whole body, as a fresh record would.</summary>
+        public void ForgetPrefix()
+        {
+            PrefixLost = true;
+            StoredBytes = 0;
+        }
+
         public void Reset(HttpResponseMessage response)
         {
             StoredBytes = 0;

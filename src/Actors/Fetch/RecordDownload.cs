@@ -1,8 +1,8 @@
 using System.Buffers;
 using System.Net;
 using System.Net.Http.Headers;
-using BgFetchCluster.Actors.Fetch.Http;
 using BgFetchCluster.Actors.Fetch.Storage;
+using BgFetchCluster.Actors.Persistence;
 using Akka.Actor;
 using BgFetchCluster.Messages.Fetch;
 
@@ -63,6 +63,7 @@ internal static partial class RecordDownload
         var maxAttempts = isGet ? Math.Max(1, options.MaxAttempts) : 1;
         var state = new ResumeState(work);
         IResponseBodyWriter? writer = null;
+        var pauses = 0;
         try
         {
             for (var attempt = 1; ; attempt++)
@@ -72,14 +73,43 @@ internal static partial class RecordDownload
                     using var activity = FetchMetrics.ActivitySource.StartActivity("bgfetch.fetch_attempt")?.SetTag("bgfetch.record", work.Index).SetTag("bgfetch.attempt", attempt);
                     return await AttemptAsync(work, environment, parent, state, attempt < maxAttempts, w => writer = w, () => writer, cancellationToken).ConfigureAwait(false);
                 }
+                catch (ResponseStoreException missing) when (missing.Failure == ResponseStoreFailure.MissingPrefix && !state.PrefixLost)
+                {
+                    // The checkpoint promised bytes the store no longer holds (a body lost or cut after a failover, a
+                    // restored backup): start the record again from byte 0. A lost prefix costs a download, never the
+                    // registration; it does not count as an attempt, and happens at most once per run.
+                    LogPrefixLost(environment.Log, work.RegistrationKey, work.Index, state.StoredBytes, missing.Message);
+                    state.ForgetPrefix();
+                    attempt--;
+                }
+                catch (Exception exception) when (StoreErrors.IsUnavailable(exception) && !cancellationToken.IsCancellationRequested)
+                {
+                    // The store stayed away for longer than its outage tolerance: pause, never fail (issue 19). The
+                    // writer is given up (the store may have half of its last write), the origin's connection goes with
+                    // the attempt, and the next attempt reopens the body at the last flushed length and asks the origin
+                    // for the rest with Range. Pauses do not count as attempts.
+                    writer = await DropWriterAsync(writer).ConfigureAwait(false);
+                    var pause = PauseDelay(++pauses);
+                    LogPaused(environment.Log, work.RegistrationKey, work.Index, state.StoredBytes, Describe(exception), pause);
+                    await Task.Delay(pause, environment.TimeProvider, cancellationToken).ConfigureAwait(false);
+                    attempt--;
+                }
                 catch (Exception exception) when (IsTransient(exception, cancellationToken) && attempt < maxAttempts)
                 {
                     if (writer is not null && writer.Length > 0)
                     {
-                        // Make what we have durable before waiting: a crash during the backoff resumes here.
-                        await writer.FlushToDiskAsync(cancellationToken).ConfigureAwait(false);
-                        state.StoredBytes = writer.Length;
-                        parent.Tell(new RecordCheckpoint(work.Index, writer.Length, state.Uploaded), ActorRefs.NoSender);
+                        try
+                        {
+                            // Make what we have durable before waiting: a crash during the backoff resumes here.
+                            await writer.FlushToDiskAsync(cancellationToken).ConfigureAwait(false);
+                            state.StoredBytes = writer.Length;
+                            parent.Tell(new RecordCheckpoint(work.Index, writer.Length, state.Uploaded), ActorRefs.NoSender);
+                        }
+                        catch (Exception flush) when (StoreErrors.IsUnavailable(flush))
+                        {
+                            // The store is away too: the next attempt reopens at the last checkpoint instead.
+                            writer = await DropWriterAsync(writer).ConfigureAwait(false);
+                        }
                     }
 
                     FetchMetrics.Retries.Add(1);
@@ -161,7 +191,8 @@ internal static partial class RecordDownload
             var inline = work.StoredBytes == 0 && !work.HasResponse && writer is null or InlineBodyWriter { Spilled: false };
             writer = await OpenAsync(environment, work, 0, setWriter, inline, cancellationToken).ConfigureAwait(false);
             state.Reset(response);
-            parent.Tell(new RecordResponseStarted(work.Index, ToEvent(work.Index, response), ranged, state.Uploaded), ActorRefs.NoSender);
+            // Restarted: the journal's checkpoint (and progress) for this record go back to 0, as the bytes do.
+            parent.Tell(new RecordResponseStarted(work.Index, ToEvent(work.Index, response), ranged || state.PrefixLost, state.Uploaded), ActorRefs.NoSender);
             expectedEnd = response.Content.Headers.ContentLength;
         }
 
@@ -354,40 +385,4 @@ internal static partial class RecordDownload
     }
 
     private static bool IsOk(int status) => status is >= 200 and <= 299;
-
-    private static bool IsTransient(Exception exception, CancellationToken cancellationToken) => exception switch
-    {
-        _ when cancellationToken.IsCancellationRequested => false,
-        _ when Fetcher.FindRefusal(exception) is not null => false,
-        TargetRefusedException or InvalidResumeException or ResponseStoreException => false,
-        RetryableStatusException or HttpRequestException or IOException or TimeoutException => true,
-        OperationCanceledException => true,
-        _ => false,
-    };
-
-    private static TimeSpan RetryDelay(FetchOptions options, int attempt, TimeSpan? retryAfter)
-    {
-        if (retryAfter is { } requested)
-        {
-            return requested < TimeSpan.Zero ? TimeSpan.Zero : requested > options.MaxRetryAfter ? options.MaxRetryAfter : requested;
-        }
-
-        var exponential = options.RetryBaseDelay * Math.Pow(2, Math.Min(attempt - 1, 16));
-        return exponential * (0.5 + Random.Shared.NextDouble());
-    }
-
-    private static TimeSpan? RetryAfter(HttpResponseMessage response, TimeProvider timeProvider) =>
-        response.Headers.RetryAfter switch
-        {
-            { Delta: { } delta } => delta,
-            { Date: { } date } => date - timeProvider.GetUtcNow(),
-            _ => null,
-        };
-
-    private static string Describe(Exception exception) => exception switch
-    {
-        _ when Fetcher.FindRefusal(exception) is { } refusal => refusal.Message,
-        HttpRequestException { InnerException: { } inner } http => $"{http.Message} ({inner.Message})",
-        _ => exception.Message,
-    };
 }

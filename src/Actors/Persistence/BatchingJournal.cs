@@ -176,9 +176,15 @@ public sealed partial class BatchingJournal : IAsyncDisposable
 
             return;
         }
-        catch (Exception exception) when (batch.Count == 1)
+        catch (Exception exception) when (batch.Count == 1 || StoreErrors.IsUnavailable(exception))
         {
-            batch[0].Fail(exception);
+            // One write, or a store that is away (its retries already spent the outage tolerance): every write of the
+            // batch gets the error. Retrying them one by one would wait out the tolerance again for each of them.
+            foreach (var pending in batch)
+            {
+                pending.Fail(exception);
+            }
+
             return;
         }
         catch (Exception)

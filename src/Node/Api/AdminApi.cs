@@ -25,6 +25,7 @@ public static class AdminApi
         ArgumentNullException.ThrowIfNull(endpoints);
         var settings = endpoints.ServiceProvider.GetRequiredService<BgFetchSettings>();
         var group = endpoints.MapGroup("/v1/admin").AddEndpointFilter((invocation, next) => AdminKeyFilter(settings, invocation, next));
+        group.WithRequestTimeout(Problems.RequestTimeoutPolicy);
         group.MapGet("/cluster", GetCluster).WithName("AdminCluster");
         group.MapGet("/sharding", GetShardingAsync).WithName("AdminSharding");
         group.MapGet("/registrations", GetRegistrationsAsync).WithName("AdminRegistrations");

@@ -14,7 +14,8 @@ public static class EventsApi
     public static RouteGroupBuilder MapEventsApi(this RouteGroupBuilder group)
     {
         ArgumentNullException.ThrowIfNull(group);
-        group.MapGet("/{id}/events", EventsAsync).WithName("Events");
+        // A stream lives as long as its registration: never cut by the API's request timeout.
+        group.MapGet("/{id}/events", EventsAsync).WithName("Events").DisableRequestTimeout();
         return group;
     }
 

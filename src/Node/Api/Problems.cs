@@ -1,3 +1,6 @@
+using Akka.Actor;
+using BgFetchCluster.Actors.Fetch.Storage;
+using BgFetchCluster.Actors.Persistence;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace BgFetchCluster.Node.Api;
@@ -12,6 +15,23 @@ public static class Problems
     /// <summary>404 <c>NotFoundError</c>.</summary>
     public static ProblemHttpResult NotFound(string id) => Of(404, "NotFoundError", $"No registration '{id}' in this scope.");
 
+    /// <summary>The request-timeout policy of the API's calls (<c>BgFetch:Http:RequestTimeout</c>, answered with 503).</summary>
+    public const string RequestTimeoutPolicy = "bgfetch-api";
+
+    /// <summary>The <c>Retry-After</c> (seconds) of a 503 <c>UnavailableError</c>: about when a restarting database is back.</summary>
+    public const int RetryAfterSeconds = 5;
+
+    /// <summary>
+    /// 503 <c>UnavailableError</c> with <c>Retry-After</c>: the node cannot reach its store (or the cluster) right now.
+    /// Nothing was changed (API.md, "Errors every call may answer").
+    /// </summary>
+    public static ProblemHttpResult Unavailable(HttpContext http, string detail)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        http.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Of(503, "UnavailableError", detail);
+    }
+
     /// <summary>400 <c>TypeError</c>.</summary>
     public static ProblemHttpResult TypeError(string detail) => Of(400, "TypeError", detail);
 
@@ -23,9 +43,15 @@ public static class Problems
     {
         ArgumentNullException.ThrowIfNull(context);
         var problem = context.ProblemDetails;
+        var status = problem.Status ?? context.HttpContext.Response.StatusCode;
         if (!problem.Extensions.ContainsKey("name"))
         {
-            problem.Extensions["name"] = NameFor(problem.Status ?? context.HttpContext.Response.StatusCode);
+            problem.Extensions["name"] = NameFor(status);
+        }
+
+        if (status == StatusCodes.Status503ServiceUnavailable && !context.HttpContext.Response.HasStarted)
+        {
+            context.HttpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
     }
 
@@ -37,11 +63,23 @@ public static class Problems
         405 => "NotSupportedError",
         413 => "QuotaExceededError",
         408 or 504 => "TimeoutError",
+        503 => "UnavailableError",
         < 500 => "TypeError",
         _ => "UnknownError",
     };
 
-    /// <summary>An exception's status: a malformed or oversized request (Kestrel's own limits) is the client's error, anything else 500.</summary>
-    public static int StatusFor(Exception exception) =>
-        exception is BadHttpRequestException badRequest ? badRequest.StatusCode : StatusCodes.Status500InternalServerError;
+    /// <summary>
+    /// An exception's status, the one place where failures that reach the HTTP layer are translated (STYLE.md rule 7):
+    /// a malformed or oversized request (Kestrel's own limits) is the client's error; a body deleted while it was read
+    /// is a released registration (404); a store that cannot be reached, or a cluster that did not answer within
+    /// <c>BgFetch:Http:RequestTimeout</c>, is 503 <c>UnavailableError</c> with <c>Retry-After</c>; anything else 500.
+    /// </summary>
+    public static int StatusFor(Exception exception) => exception switch
+    {
+        BadHttpRequestException badRequest => badRequest.StatusCode,
+        ResponseStoreException { Failure: ResponseStoreFailure.Deleted } => StatusCodes.Status404NotFound,
+        AskTimeoutException => StatusCodes.Status503ServiceUnavailable,
+        _ when StoreErrors.IsUnavailable(exception) => StatusCodes.Status503ServiceUnavailable,
+        _ => StatusCodes.Status500InternalServerError,
+    };
 }

@@ -19,7 +19,8 @@ public static class RecordsApi
         ArgumentNullException.ThrowIfNull(group);
         group.MapGet("/{id}/records", MatchAllAsync).WithName("MatchAll");
         group.MapGet("/{id}/records/match", MatchAsync).WithName("Match");
-        group.MapGet("/{id}/records/{index:int}/body", BodyAsync).WithName("ResponseReady");
+        // Waits up to ?timeout= (API.md) and then streams the body, however long: bounded in its own steps instead.
+        group.MapGet("/{id}/records/{index:int}/body", BodyAsync).WithName("ResponseReady").DisableRequestTimeout();
         return group;
     }
 
@@ -70,7 +71,7 @@ public static class RecordsApi
     }
 
     private static async Task<IResult> BodyAsync(
-        RouteId routeId, int index, HttpContext http, FetchNodeHost host, CancellationToken cancellationToken)
+        RouteId routeId, int index, HttpContext http, FetchNodeHost host, FetchNodeOptions options, CancellationToken cancellationToken)
     {
         var timeout = DefaultBodyTimeout;
         if (http.Request.Query["timeout"].FirstOrDefault() is { } text)
@@ -89,7 +90,7 @@ public static class RecordsApi
         {
             awaited = await node.Service.AwaitRecordAsync(Scopes.Of(http), routeId.Value, index, timeout, cancellationToken);
         }
-        catch (TimeoutException)
+        catch (Exception exception) when (exception is TimeoutException or Akka.Actor.AskTimeoutException)
         {
             return Problems.Of(504, "TimeoutError", $"Record {index} of '{routeId}' did not settle within {timeout.TotalSeconds} seconds.");
         }
@@ -117,9 +118,32 @@ public static class RecordsApi
             return Problems.Of(409, "AbortError", $"Record {index} of '{routeId}' was aborted.");
         }
 
-        var body = found.Ready.InlineBody is { } inline
+        // Opening the body (and its first bytes, below) waits for the store at most BgFetch:Http:RequestTimeout.
+        using var storeWait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        storeWait.CancelAfter(options.RequestTimeout);
+        try
+        {
+            return await ServeAsync(routeId, index, http, node, found.Ready, found.EntityId, response, storeWait.Token);
+        }
+        catch (OperationCanceledException) when (storeWait.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            return Problems.Unavailable(http, $"The body store did not answer within {options.RequestTimeout.TotalSeconds} s; nothing was changed.");
+        }
+    }
+
+    private static async Task<IResult> ServeAsync(
+        RouteId routeId, int index, HttpContext http, RunningNode node, RecordReady ready, string entityId, ResponseView response, CancellationToken cancellationToken)
+    {
+        var record = ready.Record;
+        var body = ready.InlineBody is { } inline
             ? new StoredBody(new MemoryStream(inline, writable: false))
-            : await node.Store.OpenReadAsync(found.EntityId, index, cancellationToken);
+            : await node.Store.OpenReadAsync(entityId, index, cancellationToken);
+        if (body is null && await node.Service.GetAsync(Scopes.Of(http), routeId.Value, cancellationToken) is null)
+        {
+            // Released between the record's answer and the read: the registration is gone, as API.md's release says.
+            return Problems.NotFound(routeId.Value);
+        }
+
         if (body is null)
         {
             // A record stopped by a limit (quota, downloadTotal) keeps no partial body when it was small enough to be
@@ -129,10 +153,20 @@ public static class RecordsApi
                 : Problems.Of(409, "TypeError", $"Record {index} of '{routeId}' failed ({record.State}) and kept no body.");
         }
 
-        http.Response.Headers["X-BgFetch-Status"] = response.Status.ToString(System.Globalization.CultureInfo.InvariantCulture);
         http.Response.RegisterForDisposeAsync(body);
+        if (body.Length > 0)
+        {
+            // The first bytes are fetched before the status line goes out, so that a body deleted by a release racing
+            // this read answers a clean 404 (ResponseStoreFailure.Deleted, Problems.StatusFor) rather than a broken 200.
+            // A release later in the stream can only cut the response short: the client sees fewer bytes than
+            // Content-Length, never other bytes.
+            _ = await body.Content.ReadAsync(new byte[1], cancellationToken);
+            body.Content.Position = 0;
+        }
+
+        http.Response.Headers["X-BgFetch-Status"] = response.Status.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var contentType = response.Headers.GetValueOrDefault("content-type") ?? "application/octet-stream";
-        return TypedResults.Stream(body.Content, contentType, enableRangeProcessing: true);
+        return TypedResults.Stream(new ReleasableBodyStream(body.Content, http), contentType, enableRangeProcessing: true);
     }
 
     private static bool Flag(Microsoft.Extensions.Primitives.StringValues value) =>

@@ -20,6 +20,7 @@ public static class RegistrationsApi
         ArgumentNullException.ThrowIfNull(endpoints);
         var scopes = endpoints.ServiceProvider.GetRequiredService<Scopes>();
         var group = endpoints.MapGroup("/v1/registrations").AddEndpointFilter(scopes.Filter);
+        group.WithRequestTimeout(Problems.RequestTimeoutPolicy);
         group.MapPost("/", CreateAsync).WithName("Fetch");
         group.MapGet("/", GetIdsAsync).WithName("GetIds");
         group.MapGet("/{id}", GetAsync).WithName("Get");

@@ -87,7 +87,9 @@ public static class AkkaComposition
     private static AkkaConfigurationBuilder WithNodePersistence(this AkkaConfigurationBuilder akka, FetchNodeOptions options) =>
         options.Journal switch
         {
-            JournalPlugin.AkkaSql => akka.WithAkkaSqlPersistence(options.Provider, options.JournalConnectionString),
-            _ => akka.WithBgFetchPersistence(options.Provider, options.JournalConnectionString, options.PostgreSqlSchema),
+            // Both within the node's connection budget (BgFetch:Storage:MaxConnections): Akka.Persistence.Sql in its own
+            // pool of half of it, the product's plugin in the pool it shares with the bodies.
+            JournalPlugin.AkkaSql => akka.WithAkkaSqlPersistence(options.Provider, options.AkkaSqlConnectionString),
+            _ => akka.WithBgFetchPersistence(options.Provider, options.BudgetedConnectionString, options.PostgreSqlSchema, outageTolerance: options.OutageTolerance),
         };
 }

@@ -32,6 +32,9 @@ public sealed class BgFetchSettings
     /// <summary><c>BgFetch:Telemetry</c>.</summary>
     public TelemetrySettings Telemetry { get; set; } = new();
 
+    /// <summary><c>BgFetch:Http</c>.</summary>
+    public HttpSettings Http { get; set; } = new();
+
     /// <summary>The node options these settings describe.</summary>
     public FetchNodeOptions ToNodeOptions(bool isDevelopment) => new()
     {
@@ -42,6 +45,9 @@ public sealed class BgFetchSettings
         DataDirectory = Storage.DataDirectory,
         InlineBodyBytes = Storage.InlineBodyBytes,
         Bodies = Storage.Bodies,
+        MaxConnections = Storage.MaxConnections,
+        OutageTolerance = Storage.OutageTolerance,
+        RequestTimeout = Http.RequestTimeout,
         Limits = Limits,
         Retention = Retention,
         Fetch = new FetchOptions
@@ -101,6 +107,17 @@ public sealed class BgFetchSettings
                 "BgFetch:Storage:Bodies=PostgreSql (the default with the PostgreSql provider) keeps bodies in the journal's database: it needs BgFetch:Storage:Provider=PostgreSql and BgFetch:Storage:ConnectionString.");
         }
 
+        if (Storage.MaxConnections < (Storage.Journal == JournalPlugin.AkkaSql ? 2 : 1))
+        {
+            throw new InvalidOperationException(
+                "BgFetch:Storage:MaxConnections must be at least 1 (2 with BgFetch:Storage:Journal=AkkaSql, which gets half of them).");
+        }
+
+        if (Storage.OutageTolerance < TimeSpan.Zero || Http.RequestTimeout <= TimeSpan.Zero)
+        {
+            throw new InvalidOperationException("BgFetch:Storage:OutageTolerance must not be negative, and BgFetch:Http:RequestTimeout must be positive.");
+        }
+
         Cluster.Validate();
 
         if (Retention <= TimeSpan.Zero)
@@ -130,6 +147,12 @@ public sealed class StorageSettings
 
     /// <summary><c>Files</c> or <c>PostgreSql</c>; unset: <c>Files</c> with SQLite, <c>PostgreSql</c> with PostgreSQL.</summary>
     public BodyStore? Bodies { get; set; }
+
+    /// <summary>The most PostgreSQL connections this node opens, every use together; waiting for one is back-pressure.</summary>
+    public int MaxConnections { get; set; } = FetchNodeOptions.DefaultMaxConnections;
+
+    /// <summary>How long transient store errors are retried with backoff before anything fails; downloads pause meanwhile.</summary>
+    public TimeSpan OutageTolerance { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>The largest <see cref="InlineBodyBytes"/> allowed: bodies beyond it belong in files, streamed.</summary>
     public const int MaxInlineBodyBytes = 64 * 1024;
@@ -273,6 +296,13 @@ public sealed class AuthSettings
 
     /// <summary>Operator key to a name for it; a key here opens <c>/v1/admin/</c> whenever API keys are configured.</summary>
     public Dictionary<string, string> AdminKeys { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary><c>BgFetch:Http</c>: how the HTTP API waits for the cluster.</summary>
+public sealed class HttpSettings
+{
+    /// <summary>The longest an API call waits for the cluster (or its store) before it answers 503 <c>UnavailableError</c>.</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary><c>BgFetch:Telemetry</c>: which OpenTelemetry exporters the node serves (OTLP follows <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>).</summary>

@@ -24,14 +24,21 @@ public sealed class FetchNodeHost(FetchNode node)
     public string? Address => node.Service.IsCompletedSuccessfully ? Cluster.Get(node.Environment.System).SelfAddress.ToString() : null;
 
     /// <summary>
-    /// Why the node cannot serve yet (null when it can): it is starting, it is not an <c>Up</c> member of its cluster
-    /// (joining, leaving, or down), or a shard region is not registered with its coordinator.
+    /// Why the node cannot serve yet (null when it can): it is starting, it cannot reach its store, it is not an <c>Up</c>
+    /// member of its cluster (joining, leaving, or down), or a shard region is not registered with its coordinator.
     /// </summary>
     public async Task<string?> NotReadyReasonAsync(CancellationToken cancellationToken = default)
     {
         if (!node.Service.IsCompletedSuccessfully)
         {
             return "The node is still starting.";
+        }
+
+        // A node that cannot reach its store can take no call that changes anything (issue 19): out of rotation
+        // until the database answers again.
+        if (await node.StoreProblemAsync(StatusTimeout, cancellationToken) is { } storeProblem)
+        {
+            return storeProblem;
         }
 
         var system = node.Environment.System;

@@ -1,6 +1,7 @@
 using BgFetchCluster.Actors.Fetch;
 using BgFetchCluster.Messages.Fetch.Api;
 using BgFetchCluster.Node.Api;
+using Microsoft.AspNetCore.Http.Timeouts;
 
 namespace BgFetchCluster.Node.Configuration;
 
@@ -23,7 +24,25 @@ public static class NodeServiceCollectionExtensions
         builder.Services.AddSingleton<FetchNodeHost>();
         builder.Services.AddBgFetchAkka(settings, builder.Configuration);
         builder.Services.AddProblemDetails(static options => options.CustomizeProblemDetails = Problems.AddName);
-        builder.Services.AddExceptionHandler(static options => options.StatusCodeSelector = Problems.StatusFor);
+        builder.Services.AddExceptionHandler(static options =>
+        {
+            options.StatusCodeSelector = Problems.StatusFor;
+
+            // A store that is away (503) or a body released mid-read (404) is an answer, not a fault of the node: the
+            // stores log the outage once (BgFetchCluster.Persistence 600/602), not every request that met it.
+            options.SuppressDiagnosticsCallback = static context => Problems.StatusFor(context.Exception) is StatusCodes.Status503ServiceUnavailable or StatusCodes.Status404NotFound;
+        });
+
+        // An API call that waits for the cluster longer than BgFetch:Http:RequestTimeout (a store outage, a shard that
+        // moves) answers 503 UnavailableError with Retry-After instead of hanging (API.md, "Errors every call may answer").
+        builder.Services.AddRequestTimeouts(options => options.AddPolicy(Problems.RequestTimeoutPolicy, new RequestTimeoutPolicy
+        {
+            Timeout = settings.Http.RequestTimeout,
+            TimeoutStatusCode = StatusCodes.Status503ServiceUnavailable,
+            WriteTimeoutResponse = context => Problems
+                .Unavailable(context, $"The cluster did not answer within {settings.Http.RequestTimeout.TotalSeconds} s (BgFetch:Http:RequestTimeout); nothing was changed by this call.")
+                .ExecuteAsync(context),
+        }));
         builder.Services.ConfigureHttpJsonOptions(options =>
         {
             options.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);

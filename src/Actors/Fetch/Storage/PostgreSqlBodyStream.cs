@@ -13,8 +13,8 @@ namespace BgFetchCluster.Actors.Fetch.Storage;
 /// </summary>
 /// <remarks>
 /// The length is the body's as the stream was opened. No snapshot is held across reads (that would pin a pooled
-/// connection per response being served), so a body deleted or cut by a resumed writer meanwhile fails the read with
-/// <see cref="ResponseStoreFailure.IoError"/> instead of returning different bytes.
+/// connection per response being served), so a body deleted (a release) or cut by a resumed writer meanwhile fails the
+/// read with <see cref="ResponseStoreFailure.Deleted"/> instead of returning different bytes.
 /// </remarks>
 internal sealed class PostgreSqlBodyStream : Stream
 {
@@ -133,22 +133,9 @@ internal sealed class PostgreSqlBodyStream : Stream
 
     private async ValueTask<int> FetchThenCopyAsync(Memory<byte> destination, CancellationToken cancellationToken)
     {
-        var (command, needed) = FetchCommand();
         try
         {
-            using (command)
-            {
-                var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken).ConfigureAwait(false);
-                await using var readerScope = reader.ConfigureAwait(false);
-                if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    throw Changed();
-                }
-
-                var stream = await reader.GetStreamAsync(0, cancellationToken).ConfigureAwait(false);
-                await using var streamScope = stream.ConfigureAwait(false);
-                Fetched(await stream.ReadAtLeastAsync(_buffer.AsMemory(0, needed), needed, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false), needed);
-            }
+            await _store.Resilience.ExecuteAsync(token => new ValueTask(FetchOnceAsync(token)), cancellationToken).ConfigureAwait(false);
         }
         catch (NpgsqlException e)
         {
@@ -156,6 +143,25 @@ internal sealed class PostgreSqlBodyStream : Stream
         }
 
         return CopyOut(destination.Span);
+    }
+
+    /// <summary>One round trip for the rest of the chunk at the position (safe to run again).</summary>
+    private async Task FetchOnceAsync(CancellationToken cancellationToken)
+    {
+        var (command, needed) = FetchCommand();
+        using (command)
+        {
+            var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken).ConfigureAwait(false);
+            await using var readerScope = reader.ConfigureAwait(false);
+            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                throw Changed();
+            }
+
+            var stream = await reader.GetStreamAsync(0, cancellationToken).ConfigureAwait(false);
+            await using var streamScope = stream.ConfigureAwait(false);
+            Fetched(await stream.ReadAtLeastAsync(_buffer.AsMemory(0, needed), needed, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false), needed);
+        }
     }
 
     /// <summary>The synchronous twin of <see cref="FetchThenCopyAsync"/>, for callers of <see cref="Stream.Read(Span{byte})"/>.</summary>
@@ -209,7 +215,7 @@ internal sealed class PostgreSqlBodyStream : Stream
 
     private ResponseStoreException Changed() =>
         new(
-            ResponseStoreFailure.IoError,
+            ResponseStoreFailure.Deleted,
             _record.RegistrationKey,
             _record.RecordIndex,
             $"The body of record {_record.RecordIndex} of registration '{_record.RegistrationKey}' was deleted or cut while it was being read.");

@@ -18,21 +18,35 @@ internal sealed partial class PostgreSqlResponseBodyWriter
     public static async Task<PostgreSqlResponseBodyWriter> OpenAsync(
         PostgreSqlResponseStore store, BodyRecord record, long offset, long generation, Action release, CancellationToken cancellationToken)
     {
-        var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         // A resume reads whole chunks of the prefix into the buffer; a fresh body starts small.
         var chunk = ArrayPool<byte>.Shared.Rent(offset > 0 ? ChunkSize : InitialBufferSize);
         try
         {
-            if (offset > 0)
-            {
-                await HashPrefixAsync(store, record, offset, hash, chunk, cancellationToken).ConfigureAwait(false);
-            }
+            // A read of the prefix that fails midway starts again with a fresh hash: the bytes are hashed exactly once.
+            var hash = await store.Resilience.ExecuteAsync(
+                async token =>
+                {
+                    var attempt = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                    try
+                    {
+                        if (offset > 0)
+                        {
+                            await HashPrefixAsync(store, record, offset, attempt, chunk, token).ConfigureAwait(false);
+                        }
 
+                        return attempt;
+                    }
+                    catch
+                    {
+                        attempt.Dispose();
+                        throw;
+                    }
+                },
+                cancellationToken).ConfigureAwait(false);
             return new PostgreSqlResponseBodyWriter(store, record, generation, release, hash, chunk, offset);
         }
         catch
         {
-            hash.Dispose();
             ArrayPool<byte>.Shared.Return(chunk);
             throw;
         }
@@ -110,13 +124,19 @@ internal sealed partial class PostgreSqlResponseBodyWriter
         int stored;
         try
         {
-            using var command = _store.DataSource.CreateCommand(_store.Sql.WriteChunk);
-            _record.AddKey(command.Parameters);
-            command.Parameters.Add(new NpgsqlParameter<long>("generation", NpgsqlDbType.Bigint) { TypedValue = _generation });
-            command.Parameters.Add(new NpgsqlParameter<long>("length", NpgsqlDbType.Bigint) { TypedValue = Length });
-            command.Parameters.Add(new NpgsqlParameter<long>("chunk", NpgsqlDbType.Bigint) { TypedValue = _chunkStart });
-            command.Parameters.Add(new NpgsqlParameter<ReadOnlyMemory<byte>>("data", NpgsqlDbType.Bytea) { TypedValue = _chunk.AsMemory(0, _buffered) });
-            stored = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            // The statement writes the same bytes at the same offset under the same generation: safe to run again.
+            stored = await _store.Resilience.ExecuteAsync(
+                async token =>
+                {
+                    using var command = _store.DataSource.CreateCommand(_store.Sql.WriteChunk);
+                    _record.AddKey(command.Parameters);
+                    command.Parameters.Add(new NpgsqlParameter<long>("generation", NpgsqlDbType.Bigint) { TypedValue = _generation });
+                    command.Parameters.Add(new NpgsqlParameter<long>("length", NpgsqlDbType.Bigint) { TypedValue = Length });
+                    command.Parameters.Add(new NpgsqlParameter<long>("chunk", NpgsqlDbType.Bigint) { TypedValue = _chunkStart });
+                    command.Parameters.Add(new NpgsqlParameter<ReadOnlyMemory<byte>>("data", NpgsqlDbType.Bytea) { TypedValue = _chunk.AsMemory(0, _buffered) });
+                    return await command.ExecuteNonQueryAsync(token).ConfigureAwait(false);
+                },
+                cancellationToken).ConfigureAwait(false);
         }
         catch (NpgsqlException e)
         {
@@ -137,10 +157,15 @@ internal sealed partial class PostgreSqlResponseBodyWriter
         object? length;
         try
         {
-            using var command = _store.DataSource.CreateCommand(_store.Sql.CheckOwner);
-            _record.AddKey(command.Parameters);
-            command.Parameters.Add(new NpgsqlParameter<long>("generation", NpgsqlDbType.Bigint) { TypedValue = _generation });
-            length = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+            length = await _store.Resilience.ExecuteAsync(
+                async token =>
+                {
+                    using var command = _store.DataSource.CreateCommand(_store.Sql.CheckOwner);
+                    _record.AddKey(command.Parameters);
+                    command.Parameters.Add(new NpgsqlParameter<long>("generation", NpgsqlDbType.Bigint) { TypedValue = _generation });
+                    return await command.ExecuteScalarAsync(token).ConfigureAwait(false);
+                },
+                cancellationToken).ConfigureAwait(false);
         }
         catch (NpgsqlException e)
         {

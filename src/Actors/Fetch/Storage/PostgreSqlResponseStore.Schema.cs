@@ -48,7 +48,9 @@ public sealed partial class PostgreSqlResponseStore
             if (_initialized is null || _initialized.IsFaulted || _initialized.IsCanceled)
             {
                 // Not the caller's token: one caller giving up must not fail the migration the others wait for.
-                _initialized = PostgreSqlSchema.MigrateAsync(_dataSource, Schema, Component, Migrations, CancellationToken.None);
+                _initialized = Resilience.ExecuteAsync(
+                    token => new ValueTask(PostgreSqlSchema.MigrateAsync(_dataSource, Schema, Component, Migrations, token)),
+                    CancellationToken.None).AsTask();
             }
 
             initialized = _initialized;
@@ -72,49 +74,56 @@ public sealed partial class PostgreSqlResponseStore
     {
         try
         {
-            var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await using var connectionScope = connection.ConfigureAwait(false);
-            var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            await using var transactionScope = transaction.ConfigureAwait(false);
-
-            // The claim locks the record's row first: a zombie's chunk write either committed before it (and is cut
-            // below, by statements whose fresh snapshots see it) or waits for it and then finds its generation gone.
-            object? claimed;
-            using (var claim = new NpgsqlCommand(offset == 0 ? Sql.ClaimFresh : Sql.ClaimAt, connection, transaction))
-            {
-                record.AddKey(claim.Parameters);
-                if (offset > 0)
-                {
-                    claim.Parameters.AddWithValue("offset", offset);
-                }
-
-                claimed = await claim.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            if (claimed is not long generation)
-            {
-                using var read = new NpgsqlCommand(Sql.ReadLength, connection, transaction);
-                record.AddKey(read.Parameters);
-                var stored = await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as long? ?? 0;
-                throw PostgreSqlResponseBodyWriter.MissingPrefix(record, offset, stored);
-            }
-
-            foreach (var sql in (string[])[Sql.DropChunksFrom, Sql.CutChunkAt])
-            {
-                using var cut = new NpgsqlCommand(sql, connection, transaction);
-                record.AddKey(cut.Parameters);
-                cut.Parameters.AddWithValue("offset", offset);
-                cut.Parameters.AddWithValue("chunk", offset - (offset % ChunkSize));
-                await cut.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            return generation;
+            // A retry after a failure midway claims again: a generation taken by a claim whose commit was lost is
+            // simply never used, and the cut is the same.
+            return await Resilience.ExecuteAsync(token => new ValueTask<long>(ClaimOnceAsync(record, offset, token)), cancellationToken).ConfigureAwait(false);
         }
         catch (NpgsqlException e)
         {
             throw PostgreSqlErrors.Translate(e, record.RegistrationKey, record.RecordIndex, "open");
         }
+    }
+
+    private async Task<long> ClaimOnceAsync(BodyRecord record, long offset, CancellationToken cancellationToken)
+    {
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transactionScope = transaction.ConfigureAwait(false);
+
+        // The claim locks the record's row first: a zombie's chunk write either committed before it (and is cut
+        // below, by statements whose fresh snapshots see it) or waits for it and then finds its generation gone.
+        object? claimed;
+        using (var claim = new NpgsqlCommand(offset == 0 ? Sql.ClaimFresh : Sql.ClaimAt, connection, transaction))
+        {
+            record.AddKey(claim.Parameters);
+            if (offset > 0)
+            {
+                claim.Parameters.AddWithValue("offset", offset);
+            }
+
+            claimed = await claim.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (claimed is not long generation)
+        {
+            using var read = new NpgsqlCommand(Sql.ReadLength, connection, transaction);
+            record.AddKey(read.Parameters);
+            var stored = await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as long? ?? 0;
+            throw PostgreSqlResponseBodyWriter.MissingPrefix(record, offset, stored);
+        }
+
+        foreach (var sql in (string[])[Sql.DropChunksFrom, Sql.CutChunkAt])
+        {
+            using var cut = new NpgsqlCommand(sql, connection, transaction);
+            record.AddKey(cut.Parameters);
+            cut.Parameters.AddWithValue("offset", offset);
+            cut.Parameters.AddWithValue("chunk", offset - (offset % ChunkSize));
+            await cut.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return generation;
     }
 
     /// <summary>The store's SQL, with the schema spliced in once.</summary>

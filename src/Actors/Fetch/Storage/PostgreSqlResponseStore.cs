@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using BgFetchCluster.Actors.Persistence;
 using BgFetchCluster.Actors.Persistence.PostgreSql;
 using Npgsql;
 
@@ -37,11 +38,15 @@ public sealed partial class PostgreSqlResponseStore : IResponseStore
     // failover's new owner must be able to take a record over from a zombie that never closes its writer.
     private readonly ConcurrentDictionary<string, byte> _openWriters = new(StringComparer.Ordinal);
 
-    /// <summary>Creates a store whose tables live in <paramref name="schema"/> of the data source's database.</summary>
-    public PostgreSqlResponseStore(NpgsqlDataSource dataSource, string schema = "public")
+    /// <summary>
+    /// Creates a store whose tables live in <paramref name="schema"/> of the data source's database; every round trip
+    /// goes through <paramref name="resilience"/> (none: errors surface at once).
+    /// </summary>
+    public PostgreSqlResponseStore(NpgsqlDataSource dataSource, string schema = "public", StoreResilience? resilience = null)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
         _dataSource = dataSource;
+        Resilience = resilience ?? StoreResilience.None;
         Schema = schema;
         Sql = new Statements(PostgreSqlSchema.Quote(schema));
     }
@@ -50,6 +55,9 @@ public sealed partial class PostgreSqlResponseStore : IResponseStore
     public string Schema { get; }
 
     internal NpgsqlDataSource DataSource => _dataSource;
+
+    /// <summary>The store's retries of transient errors (issue 19): each statement or transaction runs through it.</summary>
+    internal StoreResilience Resilience { get; }
 
     internal Statements Sql { get; }
 
@@ -97,9 +105,14 @@ public sealed partial class PostgreSqlResponseStore : IResponseStore
         await EnsureInitializedAsync(record, cancellationToken).ConfigureAwait(false);
         try
         {
-            using var command = _dataSource.CreateCommand(Sql.ReadLength);
-            record.AddKey(command.Parameters);
-            var length = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+            var length = await Resilience.ExecuteAsync(
+                async token =>
+                {
+                    using var command = _dataSource.CreateCommand(Sql.ReadLength);
+                    record.AddKey(command.Parameters);
+                    return await command.ExecuteScalarAsync(token).ConfigureAwait(false);
+                },
+                cancellationToken).ConfigureAwait(false);
             return length is long stored ? new StoredBody(new PostgreSqlBodyStream(this, record, stored)) : null;
         }
         catch (NpgsqlException e)
@@ -117,21 +130,7 @@ public sealed partial class PostgreSqlResponseStore : IResponseStore
         await EnsureInitializedAsync(record, cancellationToken).ConfigureAwait(false);
         try
         {
-            var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await using var connectionScope = connection.ConfigureAwait(false);
-            var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            await using var transactionScope = transaction.ConfigureAwait(false);
-
-            // Records first: deleting their rows waits for chunk writes in flight (they lock the row), and the chunk
-            // delete that follows runs with a fresh snapshot, so it sees whatever those writes committed.
-            foreach (var sql in (string[])[Sql.DeleteRecords, Sql.DeleteChunks])
-            {
-                using var command = new NpgsqlCommand(sql, connection, transaction);
-                record.AddRegistration(command.Parameters);
-                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            await Resilience.ExecuteAsync(token => new ValueTask(DeleteOnceAsync(record, token)), cancellationToken).ConfigureAwait(false);
         }
         catch (NpgsqlException e)
         {
@@ -148,13 +147,38 @@ public sealed partial class PostgreSqlResponseStore : IResponseStore
         await EnsureInitializedAsync(record, cancellationToken).ConfigureAwait(false);
         try
         {
-            using var command = _dataSource.CreateCommand(Sql.StoredBytes);
-            record.AddRegistration(command.Parameters);
-            return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            return await Resilience.ExecuteAsync(
+                async token =>
+                {
+                    using var command = _dataSource.CreateCommand(Sql.StoredBytes);
+                    record.AddRegistration(command.Parameters);
+                    return (long)(await command.ExecuteScalarAsync(token).ConfigureAwait(false))!;
+                },
+                cancellationToken).ConfigureAwait(false);
         }
         catch (NpgsqlException e)
         {
             throw PostgreSqlErrors.Translate(e, registrationKey, -1, "measure");
         }
+    }
+
+    /// <summary>One attempt at deleting a registration's bodies, in one transaction (safe to run again).</summary>
+    private async Task DeleteOnceAsync(BodyRecord record, CancellationToken cancellationToken)
+    {
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transactionScope = transaction.ConfigureAwait(false);
+
+        // Records first: deleting their rows waits for chunk writes in flight (they lock the row), and the chunk
+        // delete that follows runs with a fresh snapshot, so it sees whatever those writes committed.
+        foreach (var sql in (string[])[Sql.DeleteRecords, Sql.DeleteChunks])
+        {
+            using var command = new NpgsqlCommand(sql, connection, transaction);
+            record.AddRegistration(command.Parameters);
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 }

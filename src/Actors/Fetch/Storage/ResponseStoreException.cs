@@ -23,6 +23,18 @@ public enum ResponseStoreFailure
     /// writer's bytes were not stored. Only a zombie sees it: the record belongs to someone else now.
     /// </summary>
     Superseded,
+
+    /// <summary>
+    /// The body was deleted (its registration released) or cut while it was being read: the reader answers as if the
+    /// registration were gone (HTTP 404), never with other bytes.
+    /// </summary>
+    Deleted,
+
+    /// <summary>
+    /// The store could not be reached within the outage tolerance (connection refused or exhausted, a restarting server,
+    /// a busy database file): nothing is known to be wrong with the body; try again later (HTTP 503).
+    /// </summary>
+    Unavailable,
 }
 
 /// <summary>A response body could not be stored or read; <see cref="Failure"/> says why in terms the caller can act on.</summary>

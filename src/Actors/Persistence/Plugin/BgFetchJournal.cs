@@ -66,6 +66,11 @@ public sealed partial class BgFetchJournal : AsyncWriteJournal
 
         // A test's decorator (never configuration) may hold or fail writes over the real store.
         _journal = JournalDecorator.Apply(_system, _journal);
+
+        // Transient store errors are waited out for the outage tolerance (issue 19) before a write or a recovery fails.
+        _journal = new ResilientJournal(
+            _journal,
+            new StoreResilience("journal", _settings.OutageTolerance, PluginLogging.For(_system, "BgFetchCluster.Persistence")));
         _batching = new BatchingJournal(_journal, _settings.MaxBatchSize);
 
         // Started now, awaited by every call: the migration is idempotent, and recovery requests that

@@ -14,7 +14,8 @@ namespace BgFetchCluster.Actors.Persistence.Plugin;
 /// <remarks>
 /// Keys of each plugin section: <c>class</c>, <c>plugin-dispatcher</c>, <c>provider</c>
 /// (<c>sqlite</c> | <c>postgresql</c>), <c>connection-string</c>, <c>schema</c> (PostgreSQL only,
-/// default <c>public</c>) and, for the journal, <c>max-batch-size</c> (writes per transaction).
+/// default <c>public</c>), <c>outage-tolerance</c> (how long transient store errors are retried) and, for the journal,
+/// <c>max-batch-size</c> (writes per transaction).
 /// </remarks>
 public static class BgFetchPersistence
 {
@@ -23,6 +24,21 @@ public static class BgFetchPersistence
 
     /// <summary>The HOCON path and plugin id of the snapshot store (<see cref="BgFetchSnapshotStore"/>).</summary>
     public const string SnapshotStorePluginId = "bgfetch.persistence.snapshot-store";
+
+    /// <summary>
+    /// The journal of Akka's own sharding state (remembered entities and shards): the same table and pool as
+    /// <see cref="JournalPluginId"/>, but it waits out a store outage however long it lasts
+    /// (<see cref="ShardingOutageTolerance"/>). Akka's remember-entities stores stop for good on a failed write, and a
+    /// coordinator whose store has stopped allocates no shard again until the node restarts; the registrations' own
+    /// writes keep the outage tolerance, and fail (and restart) as the product decides.
+    /// </summary>
+    public const string ShardingJournalPluginId = "bgfetch.persistence.sharding-journal";
+
+    /// <summary>The snapshot store of Akka's sharding state; see <see cref="ShardingJournalPluginId"/>.</summary>
+    public const string ShardingSnapshotStorePluginId = "bgfetch.persistence.sharding-snapshot-store";
+
+    /// <summary>How long the sharding plugins wait out an outage: a day, which is to say until the database is back.</summary>
+    public static TimeSpan ShardingOutageTolerance { get; } = TimeSpan.FromDays(1);
 
     /// <summary>
     /// Akka's snapshot store that stores nothing and answers every load with "no snapshot" at once.
@@ -41,31 +57,51 @@ public static class BgFetchPersistence
     /// <param name="connectionString">A Microsoft.Data.Sqlite or Npgsql connection string.</param>
     /// <param name="schema">The PostgreSQL schema of the tables (ignored on SQLite).</param>
     /// <param name="maxBatchSize">The most atomic writes the journal stores in one transaction.</param>
+    /// <param name="outageTolerance">How long transient store errors are retried (default <see cref="DefaultOutageTolerance"/>).</param>
     public static string Hocon(
         StorageProvider provider,
         string connectionString,
         string schema = "public",
-        int maxBatchSize = BatchingJournal.DefaultMaxBatchSize)
+        int maxBatchSize = BatchingJournal.DefaultMaxBatchSize,
+        TimeSpan? outageTolerance = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         ArgumentException.ThrowIfNullOrWhiteSpace(schema);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchSize, 1);
-        var storage = new StringBuilder()
-            .Append(CultureInfo.InvariantCulture, $"    provider = {ProviderName(provider)}\n")
-            .Append(CultureInfo.InvariantCulture, $"    connection-string = {Quote(connectionString)}\n")
-            .Append(CultureInfo.InvariantCulture, $"    schema = {Quote(schema)}\n")
-            .ToString();
+        var tolerance = outageTolerance ?? DefaultOutageTolerance;
+        ArgumentOutOfRangeException.ThrowIfLessThan(tolerance, TimeSpan.Zero);
+
+        // Akka's circuit breaker fails a call after call-timeout (10 s by default) and recovery gives up after
+        // recovery-event-timeout (30 s): both must outlast the retries of an outage, plus one last wait for a
+        // connection, or an outage the stores would ride out still fails the actors.
+        var patience = Milliseconds(tolerance + TimeSpan.FromSeconds(30));
+        var storage = Storage(provider, connectionString, schema, tolerance);
+        var shardingPatience = Milliseconds(ShardingOutageTolerance + TimeSpan.FromSeconds(30));
+        var shardingStorage = Storage(provider, connectionString, schema, ShardingOutageTolerance);
         return $$"""
             {{JournalPluginId}} {
                 class = {{Quote(ClassName(typeof(BgFetchJournal)))}}
                 plugin-dispatcher = "akka.actor.default-dispatcher"
             {{storage}}
                 max-batch-size = {{maxBatchSize.ToString(CultureInfo.InvariantCulture)}}
+                recovery-event-timeout = {{patience}}
             }
             {{SnapshotStorePluginId}} {
                 class = {{Quote(ClassName(typeof(BgFetchSnapshotStore)))}}
                 plugin-dispatcher = "akka.actor.default-dispatcher"
             {{storage}}
+            }
+            {{ShardingJournalPluginId}} {
+                class = {{Quote(ClassName(typeof(BgFetchJournal)))}}
+                plugin-dispatcher = "akka.actor.default-dispatcher"
+            {{shardingStorage}}
+                max-batch-size = {{maxBatchSize.ToString(CultureInfo.InvariantCulture)}}
+                recovery-event-timeout = {{shardingPatience}}
+            }
+            {{ShardingSnapshotStorePluginId}} {
+                class = {{Quote(ClassName(typeof(BgFetchSnapshotStore)))}}
+                plugin-dispatcher = "akka.actor.default-dispatcher"
+            {{shardingStorage}}
             }
             akka.persistence.journal.plugin = {{Quote(JournalPluginId)}}
             akka.persistence.snapshot-store.plugin = {{Quote(SnapshotStorePluginId)}}
@@ -77,8 +113,25 @@ public static class BgFetchPersistence
         StorageProvider provider,
         string connectionString,
         string schema = "public",
-        int maxBatchSize = BatchingJournal.DefaultMaxBatchSize) =>
-        ConfigurationFactory.ParseString(Hocon(provider, connectionString, schema, maxBatchSize));
+        int maxBatchSize = BatchingJournal.DefaultMaxBatchSize,
+        TimeSpan? outageTolerance = null) =>
+        ConfigurationFactory.ParseString(Hocon(provider, connectionString, schema, maxBatchSize, outageTolerance));
+
+    /// <summary>How long the plugins retry transient store errors unless told otherwise (<c>BgFetch:Storage:OutageTolerance</c>).</summary>
+    public static TimeSpan DefaultOutageTolerance { get; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The storage keys both sections of a plugin pair share, with Akka's call timeout past the tolerance.</summary>
+    private static string Storage(StorageProvider provider, string connectionString, string schema, TimeSpan tolerance) =>
+        new StringBuilder()
+            .Append(CultureInfo.InvariantCulture, $"    provider = {ProviderName(provider)}\n")
+            .Append(CultureInfo.InvariantCulture, $"    connection-string = {Quote(connectionString)}\n")
+            .Append(CultureInfo.InvariantCulture, $"    schema = {Quote(schema)}\n")
+            .Append(CultureInfo.InvariantCulture, $"    outage-tolerance = {Milliseconds(tolerance)}\n")
+            .Append(CultureInfo.InvariantCulture, $"    circuit-breaker.call-timeout = {Milliseconds(tolerance + TimeSpan.FromSeconds(30))}\n")
+            .ToString();
+
+    private static string Milliseconds(TimeSpan value) =>
+        string.Create(CultureInfo.InvariantCulture, $"{(long)value.TotalMilliseconds}ms");
 
     /// <summary>The <c>provider</c> value for <paramref name="provider"/>.</summary>
     public static string ProviderName(StorageProvider provider) => provider switch

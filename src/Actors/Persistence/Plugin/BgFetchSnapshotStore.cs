@@ -39,6 +39,9 @@ public sealed class BgFetchSnapshotStore : SnapshotStore
     {
         base.PreStart();
         (_store, _owned) = _settings.CreateSnapshotStore();
+        _store = new ResilientSnapshotStore(
+            _store,
+            new StoreResilience("snapshot", _settings.OutageTolerance, PluginLogging.For(_system, "BgFetchCluster.Persistence")));
         _ = ReadyAsync();
     }
 

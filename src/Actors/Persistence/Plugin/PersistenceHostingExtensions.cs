@@ -21,10 +21,11 @@ public static class PersistenceHostingExtensions
         StorageProvider provider,
         string connectionString,
         string schema = "public",
-        int maxBatchSize = BatchingJournal.DefaultMaxBatchSize)
+        int maxBatchSize = BatchingJournal.DefaultMaxBatchSize,
+        TimeSpan? outageTolerance = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        return builder.AddHocon(BgFetchPersistence.Config(provider, connectionString, schema, maxBatchSize), HoconAddMode.Prepend);
+        return builder.AddHocon(BgFetchPersistence.Config(provider, connectionString, schema, maxBatchSize, outageTolerance), HoconAddMode.Prepend);
     }
 
     /// <summary>

@@ -2,7 +2,6 @@ using Akka.Configuration;
 using BgFetchCluster.Actors.Fetch;
 using BgFetchCluster.Actors.Persistence.PostgreSql;
 using BgFetchCluster.Actors.Persistence.Sqlite;
-using Npgsql;
 
 namespace BgFetchCluster.Actors.Persistence.Plugin;
 
@@ -10,7 +9,7 @@ namespace BgFetchCluster.Actors.Persistence.Plugin;
 /// The storage part of a plugin's HOCON section (<c>provider</c>, <c>connection-string</c>, <c>schema</c>,
 /// <c>max-batch-size</c>), read once when Akka creates the plugin actor.
 /// </summary>
-internal sealed record PluginSettings(StorageProvider Provider, string ConnectionString, string Schema, int MaxBatchSize)
+internal sealed record PluginSettings(StorageProvider Provider, string ConnectionString, string Schema, int MaxBatchSize, TimeSpan OutageTolerance)
 {
     /// <summary>Reads and validates the plugin's section; a wrong value fails the plugin at start, not at the first write.</summary>
     public static PluginSettings FromConfig(Config config)
@@ -29,10 +28,16 @@ internal sealed record PluginSettings(StorageProvider Provider, string Connectio
             throw new ConfigurationException($"'max-batch-size' must be at least 1, not {maxBatchSize}.");
         }
 
-        return new PluginSettings(provider, connectionString, config.GetString("schema", "public"), maxBatchSize);
+        var tolerance = config.GetTimeSpan("outage-tolerance", BgFetchPersistence.DefaultOutageTolerance, allowInfinite: false);
+        if (tolerance < TimeSpan.Zero)
+        {
+            throw new ConfigurationException($"'outage-tolerance' must not be negative, not {tolerance}.");
+        }
+
+        return new PluginSettings(provider, connectionString, config.GetString("schema", "public"), maxBatchSize, tolerance);
     }
 
-    /// <summary>A journal over the configured database, plus what the plugin owns besides it (the PostgreSQL pool).</summary>
+    /// <summary>A journal over the configured database, plus what the plugin owns besides it (its lease on the node's PostgreSQL pool).</summary>
     public (IJournal Journal, IAsyncDisposable? Owned) CreateJournal()
     {
         if (Provider == StorageProvider.Sqlite)
@@ -40,8 +45,9 @@ internal sealed record PluginSettings(StorageProvider Provider, string Connectio
             return (new SqliteJournal(ConnectionString), null);
         }
 
-        var dataSource = NpgsqlDataSource.Create(ConnectionString);
-        return (new PostgreSqlJournal(dataSource, Schema), dataSource);
+        // The node's one pool (PostgreSqlConnections): the journal, the snapshot store and the bodies share it.
+        var lease = PostgreSqlConnections.Acquire(ConnectionString);
+        return (new PostgreSqlJournal(lease.DataSource, Schema), lease);
     }
 
     /// <summary>A snapshot store over the configured database, plus what the plugin owns besides it.</summary>
@@ -52,7 +58,7 @@ internal sealed record PluginSettings(StorageProvider Provider, string Connectio
             return (new SqliteSnapshotStore(ConnectionString), null);
         }
 
-        var dataSource = NpgsqlDataSource.Create(ConnectionString);
-        return (new PostgreSqlSnapshotStore(dataSource, Schema), dataSource);
+        var lease = PostgreSqlConnections.Acquire(ConnectionString);
+        return (new PostgreSqlSnapshotStore(lease.DataSource, Schema), lease);
     }
 }

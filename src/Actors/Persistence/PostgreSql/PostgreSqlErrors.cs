@@ -31,11 +31,12 @@ internal static partial class PostgreSqlErrors
 
     /// <summary>
     /// The body store error for a failed <paramref name="operation"/> on a body: a full disk (or an exhausted
-    /// quota) as <see cref="ResponseStoreFailure.DiskFull"/>, anything else as <see cref="ResponseStoreFailure.IoError"/>.
+    /// quota) as <see cref="ResponseStoreFailure.DiskFull"/>, a transient error (<see cref="StoreErrors.IsTransient"/>,
+    /// which the store's resilience pipeline has already retried for the outage tolerance) as
+    /// <see cref="ResponseStoreFailure.Unavailable"/>, anything else as <see cref="ResponseStoreFailure.IoError"/>.
     /// </summary>
     /// <remarks>
-    /// Not retried here: a record whose store fails is failed (RecordDownload), and its registration can be fetched again.
-    /// A transient error (<see cref="NpgsqlException.IsTransient"/>) says so in the message.
+    /// An unavailable store pauses a download (RecordDownload) and answers 503 in the HTTP API; it never fails a record.
     /// </remarks>
     public static ResponseStoreException Translate(NpgsqlException exception, string registrationKey, int recordIndex, string operation)
     {
@@ -48,9 +49,14 @@ internal static partial class PostgreSqlErrors
                 ResponseStoreFailure.DiskFull, registrationKey, recordIndex, $"The database is out of space: could not {operation} the body of {what}.", exception);
         }
 
-        var transient = exception.IsTransient ? " (transient)" : string.Empty;
+        if (StoreErrors.IsTransient(exception))
+        {
+            return new ResponseStoreException(
+                ResponseStoreFailure.Unavailable, registrationKey, recordIndex, $"Could not {operation} the body of {what}: the database is unavailable ({exception.Message}).", exception);
+        }
+
         return new ResponseStoreException(
-            ResponseStoreFailure.IoError, registrationKey, recordIndex, $"Could not {operation} the body of {what}{transient}: {exception.Message}", exception);
+            ResponseStoreFailure.IoError, registrationKey, recordIndex, $"Could not {operation} the body of {what}: {exception.Message}", exception);
     }
 
     private static (string PersistenceId, long SequenceNr)? KeyFromDetail(string? detail)

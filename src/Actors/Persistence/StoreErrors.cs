@@ -1,0 +1,66 @@
+using System.Net.Sockets;
+using BgFetchCluster.Actors.Fetch.Storage;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace BgFetchCluster.Actors.Persistence;
+
+/// <summary>
+/// The one place that says which store errors are transient (STYLE.md rule 7): the database is away, restarting or
+/// out of connections for now, so the operation is worth retrying and nothing about the data is wrong. Everything else
+/// (a constraint the code violated, a schema mismatch, a full disk) fails fast.
+/// </summary>
+public static class StoreErrors
+{
+    private const int SqliteBusy = 5;
+    private const int SqliteLocked = 6;
+
+    /// <summary>
+    /// True when <paramref name="exception"/> itself says the store is unavailable for now: connection refused or broken,
+    /// the pool exhausted (a wait for a connection that ran out), too many connections (53300), the server shutting
+    /// down or starting (57P01, 57P02, 57P03), any connection exception (class 08), a serialization failure or deadlock
+    /// (40001, 40P01), a busy or locked SQLite file; or a body store error that wraps one of those.
+    /// </summary>
+    public static bool IsTransient(Exception exception) => exception switch
+    {
+        PostgresException postgres => IsTransientSqlState(postgres.SqlState),
+
+        // Connection refused, reset, or closed mid-command (IOException, SocketException), a connect or pool wait that
+        // timed out (TimeoutException): Npgsql's own classification of errors that never reached the server.
+        NpgsqlException npgsql => npgsql.IsTransient || npgsql.InnerException is SocketException or IOException or TimeoutException,
+        SqliteException sqlite => sqlite.SqliteErrorCode is SqliteBusy or SqliteLocked,
+        ResponseStoreException { Failure: ResponseStoreFailure.Unavailable } => true,
+        _ => false,
+    };
+
+    /// <summary>
+    /// True when the store is unavailable according to <paramref name="exception"/> or anything it wraps (the HTTP
+    /// layer's 503, the record's pause): a transient error that outlasted the retries, however it was wrapped.
+    /// </summary>
+    public static bool IsUnavailable(Exception? exception)
+    {
+        for (var depth = 0; exception is not null && depth < 8; depth++, exception = exception.InnerException)
+        {
+            if (IsTransient(exception))
+            {
+                return true;
+            }
+
+            if (exception is AggregateException { InnerExceptions.Count: > 0 } aggregate && aggregate.InnerExceptions.Any(IsUnavailable))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool IsTransientSqlState(string sqlState) =>
+        sqlState.StartsWith("08", StringComparison.Ordinal)
+        || sqlState is PostgresErrorCodes.TooManyConnections
+            or PostgresErrorCodes.AdminShutdown
+            or PostgresErrorCodes.CrashShutdown
+            or PostgresErrorCodes.CannotConnectNow
+            or PostgresErrorCodes.SerializationFailure
+            or PostgresErrorCodes.DeadlockDetected;
+}

@@ -1,0 +1,125 @@
+using System.Net.Sockets;
+using BgFetchCluster.Actors.Fetch.Storage;
+using BgFetchCluster.Actors.Persistence;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace BgFetchCluster.Actors.Tests.Persistence;
+
+/// <summary>
+/// The one classification of transient store errors (<see cref="StoreErrors"/>) and the retries built on it
+/// (<see cref="StoreResilience"/>): transient errors are retried within the outage tolerance, others never.
+/// </summary>
+public sealed class StoreResilienceTests
+{
+    public static TheoryData<string, bool> SqlStates => new()
+    {
+        { PostgresErrorCodes.TooManyConnections, true },
+        { PostgresErrorCodes.AdminShutdown, true },
+        { PostgresErrorCodes.CrashShutdown, true },
+        { PostgresErrorCodes.CannotConnectNow, true },
+        { PostgresErrorCodes.ConnectionFailure, true },
+        { PostgresErrorCodes.SerializationFailure, true },
+        { PostgresErrorCodes.DeadlockDetected, true },
+        { PostgresErrorCodes.UniqueViolation, false },
+        { PostgresErrorCodes.UndefinedTable, false },
+        { PostgresErrorCodes.UndefinedColumn, false },
+        { PostgresErrorCodes.DiskFull, false },
+    };
+
+    [Theory]
+    [MemberData(nameof(SqlStates))]
+    public void IsTransient_PostgresError_OnlyOutagesAndContention(string sqlState, bool transient) =>
+        Assert.Equal(transient, StoreErrors.IsTransient(Postgres(sqlState)));
+
+    [Fact]
+    public void IsTransient_ConnectionRefusedBrokenOrPoolExhausted_IsTransient()
+    {
+        Assert.True(StoreErrors.IsTransient(new NpgsqlException("Failed to connect", new SocketException((int)SocketError.ConnectionRefused))));
+        Assert.True(StoreErrors.IsTransient(new NpgsqlException("Exception while reading from stream", new EndOfStreamException())));
+        Assert.True(StoreErrors.IsTransient(new NpgsqlException("The connection pool has been exhausted", new TimeoutException())));
+    }
+
+    [Fact]
+    public void IsTransient_SqliteBusyOrLocked_IsTransient_OtherSqliteErrorsAreNot()
+    {
+        Assert.True(StoreErrors.IsTransient(new SqliteException("database is locked", 5)));
+        Assert.True(StoreErrors.IsTransient(new SqliteException("database table is locked", 6)));
+        Assert.False(StoreErrors.IsTransient(new SqliteException("constraint failed", 19)));
+    }
+
+    [Fact]
+    public void IsUnavailable_AWrappedTransientError_IsFoundInTheChain()
+    {
+        var wrapped = new ResponseStoreException(ResponseStoreFailure.IoError, "r", 0, "could not write", new InvalidOperationException("outer", Postgres(PostgresErrorCodes.AdminShutdown)));
+        Assert.True(StoreErrors.IsUnavailable(wrapped));
+        Assert.True(StoreErrors.IsUnavailable(new ResponseStoreException(ResponseStoreFailure.Unavailable, "r", 0, "away")));
+        Assert.False(StoreErrors.IsUnavailable(new ResponseStoreException(ResponseStoreFailure.DiskFull, "r", 0, "full")));
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_TransientErrorsThenSuccess_RetriesUntilItSucceeds()
+    {
+        var resilience = new StoreResilience("test", TimeSpan.FromMinutes(1));
+        var attempts = 0;
+        var result = await resilience.ExecuteAsync(
+            _ => ++attempts < 3 ? throw Postgres(PostgresErrorCodes.TooManyConnections) : ValueTask.FromResult(42));
+
+        Assert.Equal(42, result);
+        Assert.Equal(3, attempts);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_AnErrorThatIsNotTransient_FailsAtTheFirstAttempt()
+    {
+        var resilience = new StoreResilience("test", TimeSpan.FromMinutes(1));
+        var attempts = 0;
+        var error = await Assert.ThrowsAsync<PostgresException>(async () => await resilience.ExecuteAsync<int>(
+            _ =>
+            {
+                attempts++;
+                throw Postgres(PostgresErrorCodes.UniqueViolation);
+            }));
+
+        Assert.Equal(PostgresErrorCodes.UniqueViolation, error.SqlState);
+        Assert.Equal(1, attempts);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_NoToleranceLeft_LetsTheTransientErrorThrough()
+    {
+        var resilience = new StoreResilience("test", TimeSpan.Zero);
+        var attempts = 0;
+        await Assert.ThrowsAsync<PostgresException>(async () => await resilience.ExecuteAsync<int>(
+            _ =>
+            {
+                attempts++;
+                throw Postgres(PostgresErrorCodes.AdminShutdown);
+            }));
+
+        Assert.Equal(1, attempts);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_CancelledWhileRetrying_StopsRetrying()
+    {
+        var resilience = new StoreResilience("test", TimeSpan.FromMinutes(1));
+        using var cancellation = new CancellationTokenSource();
+        var attempts = 0;
+        await Assert.ThrowsAnyAsync<Exception>(async () => await resilience.ExecuteAsync<int>(
+            _ =>
+            {
+                if (++attempts == 2)
+                {
+                    cancellation.Cancel();
+                }
+
+                throw Postgres(PostgresErrorCodes.CannotConnectNow);
+            },
+            cancellation.Token));
+
+        Assert.Equal(2, attempts);
+    }
+
+    private static PostgresException Postgres(string sqlState) => new("test error", "ERROR", "ERROR", sqlState);
+}
