@@ -51,7 +51,7 @@ public sealed class CutOffNodeTests(ChaosFixture fixture, ITestOutputHelper outp
         await using var run = await ChaosRun.StartAsync(fixture, output, prefix);
         run.Load.Start();
         await run.WaitForDownloadsInFlightAsync(6, TimeSpan.FromSeconds(90));
-        var victim = await run.BusiestNodeAsync([0, 1, 2]);
+        var victim = await run.BusiestWriterAsync();
         var majority = Enumerable.Range(0, run.Cluster.Size).Where(slot => slot != victim).ToList();
         var victimProcess = run.Cluster[victim];
         var victimName = run.Cluster.ApplicationNameOf(victim);

@@ -24,6 +24,7 @@ public sealed class ChaosRun : IAsyncDisposable
     private readonly List<(string Name, string Value)> _figures = [];
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly List<(string Name, NodeProcess Process)> _processes = [];
+    private bool _reported;
 
     private ChaosRun(ChaosFixture fixture, ITestOutputHelper output, TestCluster cluster, string prefix)
     {
@@ -33,7 +34,8 @@ public sealed class ChaosRun : IAsyncDisposable
         Prefix = prefix;
 
         // Clients of our own with a bound shorter than a hung node would take: a frozen or cut-off node must not stall a worker for long.
-        _clients = [.. Enumerable.Range(0, cluster.Size).Select(slot => new HttpClient
+        // No proxy: the nodes' addresses are on the lab's bridge, which a proxy from the environment could not reach.
+        _clients = [.. Enumerable.Range(0, cluster.Size).Select(slot => new HttpClient(new SocketsHttpHandler { UseProxy = false })
         {
             BaseAddress = new Uri($"http://{fixture.Lab.NodeAddress(slot)}:8080/"),
             Timeout = TimeSpan.FromSeconds(40),
@@ -164,14 +166,22 @@ public sealed class ChaosRun : IAsyncDisposable
             timeout);
     }
 
-    /// <summary>The slot of the node that hosts the most registration entities (sharding stats), among <paramref name="candidates"/>.</summary>
-    public async Task<int> BusiestNodeAsync(IReadOnlyCollection<int> candidates)
+    /// <summary>
+    /// The slot of the node writing the most bodies right now, from the audit trail (body writes of the last five
+    /// seconds, by Application Name): the node whose loss moves the most downloads in flight.
+    /// </summary>
+    public async Task<int> BusiestWriterAsync()
     {
-        var sharding = await _clients[candidates.First()].GetFromJsonAsync(new Uri("v1/admin/sharding", UriKind.Relative), ApiJsonContext.Default.ShardingBody);
-        var entities = sharding!.Regions.Single(static r => r.TypeName == "registration").Shards
-            .GroupBy(static s => s.Address)
-            .ToDictionary(static g => g.Key, static g => g.Sum(static s => s.Entities), StringComparer.Ordinal);
-        return candidates.OrderByDescending(slot => entities.GetValueOrDefault(Cluster.AddressOf(slot))).First();
+        await using var connection = new NpgsqlConnection(DatabaseConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("""
+            SELECT application_name FROM chaos_audit
+            WHERE table_name <> 'journal' AND at > clock_timestamp() - interval '5 seconds'
+            GROUP BY application_name ORDER BY count(DISTINCT stream) DESC LIMIT 1
+            """, connection);
+        var busiest = await command.ExecuteScalarAsync() as string
+            ?? throw new InvalidOperationException("No node wrote a body in the last five seconds.");
+        return Enumerable.Range(0, Cluster.Size).First(slot => Cluster.ApplicationNameOf(slot) == busiest);
     }
 
     /// <summary>Ranged requests the origin saw for this case's bodies.</summary>
@@ -206,9 +216,11 @@ public sealed class ChaosRun : IAsyncDisposable
         Figure("registrations moved (written by more than one process)", ZombieWrites.MovedRegistrations(audit));
         Figure("resumed with Range (ranged requests at the origin)", RangedRequests());
         Figure("503s answered", Log.Count(System.Net.HttpStatusCode.ServiceUnavailable));
+        Figure("creations answered 503 but stored anyway (API.md: a 503 changes nothing)", Checker.StoredAfter503.Count == 0 ? "0" : string.Join(", ", Checker.StoredAfter503));
         Figure("audited writes", audit.Count);
         Figure("checker took", checking.Elapsed);
         PrintFigures();
+        _reported = true;
         foreach (var finding in findings)
         {
             _output.WriteLine("FINDING: " + finding);
@@ -292,6 +304,13 @@ public sealed class ChaosRun : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Load.StopAsync();
+        if (!_reported)
+        {
+            // The case failed before its checker ran: what it measured so far, and what the nodes said.
+            PrintFigures();
+            PrintNodeWarnings();
+        }
+
         foreach (var slot in Enumerable.Range(0, Cluster.Size).Where(Cluster.IsRunning))
         {
             try
