@@ -37,6 +37,13 @@ internal static partial class RecordDownload
         {
             // Checkpointed for a hand-off: the registration stops once that checkpoint is journaled.
         }
+        catch (ResponseStoreException exception) when (exception.Failure == ResponseStoreFailure.Superseded)
+        {
+            // A newer writer owns the record: this copy is a zombie (paused or cut off while the cluster moved its
+            // registration). Settling the record as fetch-error here would journal a failure that the new owner's
+            // history does not have, so it reports nothing and waits for its node to stop.
+            LogSuperseded(environment.Log, work.RegistrationKey, work.Index);
+        }
         catch (Exception exception)
         {
             parent.Tell(new RecordOutcome(work.Index, RecordState.FetchError, 0, null, exception.Message), ActorRefs.NoSender);
@@ -111,6 +118,7 @@ internal static partial class RecordDownload
                     await Task.Delay(delay, environment.TimeProvider, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception exception) when (exception is not RecordDrainedException
+                    && exception is not ResponseStoreException { Failure: ResponseStoreFailure.Superseded }
                     && (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested))
                 {
                     var stored = writer?.Length ?? state.StoredBytes;

@@ -112,14 +112,19 @@ public sealed partial class RegistrationActor : ReceivePersistentActor, IWithTim
         switch (_state.Phase)
         {
             case RegistrationPhase.Active:
-                // A restart (crash, new node, rebalance): resume every unsettled record from its checkpoint.
+                // A restart (crash, new node, rebalance): resume every unsettled record from its checkpoint. The
+                // marker comes first: a stale copy of this registration that still runs (its node cut off or paused
+                // while the cluster moved it) would otherwise journal its next events at sequence numbers this
+                // incarnation has not used yet, and they would land (DESIGN.md, "Failure model").
                 FetchMetrics.FailoverRestarts.Add(1);
-                StartRecords();
-                if (_state.AllRecordsSettled)
+                Persist(new RegistrationResumed(_environment.TimeProvider.GetUtcNow()), _ =>
                 {
-                    SettleNaturally();
-                }
-
+                    StartRecords();
+                    if (_state.AllRecordsSettled)
+                    {
+                        SettleNaturally();
+                    }
+                });
                 break;
             case RegistrationPhase.Settled:
                 // The index may not have heard of the settlement before a crash: tell it again (idempotent).

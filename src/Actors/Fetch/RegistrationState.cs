@@ -133,6 +133,9 @@ internal sealed class RegistrationState
                 Title = ui.Title ?? Title;
                 Icons = ui.Icons ?? Icons;
                 break;
+            case RegistrationResumed:
+                // Changes no state: it only takes a sequence number away from stale copies (RegistrationActor).
+                break;
             case RecordsReleased:
                 Transition(RegistrationPhase.Settled, RegistrationPhase.Released);
                 break;

@@ -12,6 +12,7 @@ namespace BgFetchCluster.Actors.Serialization;
 [JsonSerializable(typeof(RecordCheckpointed))]
 [JsonSerializable(typeof(RecordRestarted))]
 [JsonSerializable(typeof(RecordSettled))]
+[JsonSerializable(typeof(RegistrationResumed))]
 [JsonSerializable(typeof(RegistrationSettled))]
 [JsonSerializable(typeof(RecordsReleased))]
 [JsonSerializable(typeof(RegistrationUiUpdated))]
@@ -66,6 +67,7 @@ public static class FetchSerialization
             .Register(context.RecordCheckpointed)
             .Register(context.RecordRestarted)
             .Register(context.RecordSettled)
+            .Register(context.RegistrationResumed)
             .Register(context.RegistrationSettled)
             .Register(context.RecordsReleased)
             .Register(context.RegistrationUiUpdated)

@@ -60,6 +60,15 @@ public sealed record RecordSettled(
     string? Error,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] byte[]? Body = null) : IEvent;
 
+/// <summary>
+/// A new incarnation took the active registration over (after a crash, a failover or a rebalance) and journaled this
+/// before restarting its records: it takes the sequence number that a stale copy still running elsewhere (cut off or
+/// paused) would write next, so the journal's unique key refuses that copy's events instead of letting them land
+/// ahead of the new owner's.
+/// </summary>
+[SerializedName("bgfetch.registration.resumed.v1")]
+public sealed record RegistrationResumed(DateTimeOffset ResumedAt) : IEvent;
+
 /// <summary>The registration settled with its result and failure reason.</summary>
 [SerializedName("bgfetch.registration.settled.v1")]
 public sealed record RegistrationSettled(BackgroundFetchResult Result, BackgroundFetchFailureReason FailureReason, DateTimeOffset SettledAt) : IEvent;

@@ -46,17 +46,35 @@ public sealed class NodeProcess : IAsyncDisposable
     /// Starts a Development node serving HTTP on <paramref name="port"/>, with <paramref name="environment"/> added to its
     /// environment variables, and waits until <c>/ready</c> answers.
     /// </summary>
+    public static Task<NodeProcess> StartAsync(
+        string dataDirectory, int port, IEnumerable<string> settings, IReadOnlyDictionary<string, string>? environment = null) =>
+        StartAsync(dataDirectory, "127.0.0.1", port, settings, networkNamespace: null, environment);
+
+    /// <summary>
+    /// Starts a Development node serving HTTP on <paramref name="host"/>:<paramref name="port"/> and waits until
+    /// <c>/ready</c> answers. With <paramref name="networkNamespace"/>, the node runs inside that Linux network namespace
+    /// (<c>ip netns exec</c>, which execs <c>dotnet</c> in place, so the process id is the node's own).
+    /// </summary>
     public static async Task<NodeProcess> StartAsync(
-        string dataDirectory, int port, IEnumerable<string> settings, IReadOnlyDictionary<string, string>? environment = null)
+        string dataDirectory, string host, int port, IEnumerable<string> settings, string? networkNamespace,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var baseUrl = $"http://127.0.0.1:{port}/";
-        var info = new ProcessStartInfo("dotnet")
+        var baseUrl = $"http://{host}:{port}/";
+        var info = new ProcessStartInfo(networkNamespace is null ? "dotnet" : "ip")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             WorkingDirectory = AppContext.BaseDirectory,
         };
+        if (networkNamespace is not null)
+        {
+            foreach (var argument in (string[])["netns", "exec", networkNamespace, "dotnet"])
+            {
+                info.ArgumentList.Add(argument);
+            }
+        }
+
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "BgFetchCluster.Node.dll"));
         info.ArgumentList.Add($"--urls={baseUrl}");
         info.ArgumentList.Add($"--BgFetch:Storage:DataDirectory={dataDirectory}");
@@ -112,6 +130,37 @@ public sealed class NodeProcess : IAsyncDisposable
 
     /// <summary>True once the process has exited.</summary>
     public bool HasExited => _process.HasExited;
+
+    /// <summary>The operating system's id of the process.</summary>
+    public int ProcessId => _process.Id;
+
+    /// <summary>Freezes the process (SIGSTOP), as a long GC pause or a frozen VM would: it holds its sockets but answers nothing.</summary>
+    public void Pause() => Signal(19, "STOP");
+
+    /// <summary>Lets a paused process run again (SIGCONT).</summary>
+    public void Resume() => Signal(18, "CONT");
+
+    /// <summary>Waits for the process to end by itself, for example after the cluster downed it.</summary>
+    public async Task WaitForExitAsync(TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"The node did not exit within {timeout.TotalSeconds} s:\n{Output}");
+        }
+    }
+
+    private void Signal(int signal, string name)
+    {
+        if (SendSignal(_process.Id, signal) != 0)
+        {
+            throw new InvalidOperationException($"kill -{name} {_process.Id} failed.");
+        }
+    }
 
     /// <summary>
     /// Sends SIGTERM, as Kubernetes does before it stops a pod, and waits for the process to exit: the node runs

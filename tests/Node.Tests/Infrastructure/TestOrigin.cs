@@ -54,11 +54,11 @@ public sealed class TestOrigin : IAsyncDisposable
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
-    /// <summary>Starts an origin on 127.0.0.1 and a free port.</summary>
-    public static async Task<TestOrigin> StartAsync()
+    /// <summary>Starts an origin on <paramref name="host"/> (by default 127.0.0.1) and a free port.</summary>
+    public static async Task<TestOrigin> StartAsync(string host = "127.0.0.1")
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls($"http://{host}:0");
         var app = builder.Build();
         TestOrigin? origin = null;
         app.Use(async (context, next) =>
