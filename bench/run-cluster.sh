@@ -103,7 +103,7 @@ start_config() {
           "--BgFetch:Cluster:Port=${remote[n - 1]}" "${seeds[@]}"
         p+=("${started_pid}")
         # the first seed forms the cluster before the others join
-        ((n == 1)) && wait_ready "${p[0]}" "${pp[0]}" "${work}/${c}-1.log"
+        if ((n == 1)); then wait_ready "${p[0]}" "${pp[0]}" "${work}/${c}-1.log"; fi
       done
       pids[${c}]="${p[*]}"; ports[${c}]="${pp[*]}"
       echo "${remote[*]}" > "${work}/${c}.remote"
@@ -125,8 +125,25 @@ wait_members() {
 }
 
 urls_of() { local c="$1" u="" port; for port in ${ports[${c}]}; do u+="${u:+,}http://127.0.0.1:${port}"; done; echo "${u}"; }
-pg_backend_pids() { [[ -n "${dbs[$1]:-}" ]] && psql_db postgres -c "SELECT pid FROM pg_stat_activity WHERE datname = '${dbs[$1]}'" | tr '\n' ' '; }
-pg_xacts() { [[ -n "${dbs[$1]:-}" ]] && psql_db postgres -c "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '${dbs[$1]}'" || echo 0; }
+pg_backend_pids() {
+  if [[ -n "${dbs[$1]:-}" ]]; then psql_db postgres -c "SELECT pid FROM pg_stat_activity WHERE datname = '${dbs[$1]}'" | tr '\n' ' '; fi
+}
+pg_xacts() {
+  if [[ -n "${dbs[$1]:-}" ]]; then psql_db postgres -c "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '${dbs[$1]}'"; else echo 0; fi
+}
+
+# "pid:ticks ..." of the processes given
+pid_ticks() { local pid; for pid in "$@"; do echo -n "${pid}:$(cpu_ticks "${pid}") "; done; }
+# pid_ticks_delta "<pid:ticks before>" <pids after...>: the ticks the processes used in between; a process that
+# appeared counts from 0, one that has gone is lost (its last ticks are unknown)
+pid_ticks_delta() {
+  local before="$1" sum=0 pid b; shift
+  for pid in "$@"; do
+    b="$(tr ' ' '\n' <<<"${before}" | awk -F: -v p="${pid}" '$1 == p { print $2 }')"
+    sum=$((sum + $(cpu_ticks "${pid}") - ${b:-0}))
+  done
+  echo "${sum}"
+}
 
 results="bench/results/cluster-${stamp}.tsv"
 mkdir -p bench/results
@@ -137,25 +154,21 @@ run_workload() {
   local c="$1" w="$2" prefix="$3" record="$4" r="$5" mode=single out extra=()
   [[ "${w}" == W4 ]] && { mode=many; extra=(--prefix "${prefix}" ${BENCH_LOADGEN_ARGS:-}); }
   [[ "${record}" == 0 && "${w}" == W4 ]] && extra+=(--no-check)
-  local before_pg before_ticks before_x
-  before_pg="$(pg_backend_pids "${c}")"
+  local before_pg before_node before_x
   # shellcheck disable=SC2086
-  before_ticks="$(cpu_ticks ${pids[${c}]}) $(cpu_ticks ${before_pg})"
+  before_node="$(cpu_ticks ${pids[${c}]})"
+  before_pg="$(pid_ticks $(pg_backend_pids "${c}"))"
   before_x="$(pg_xacts "${c}")"
   if ! out="$(dotnet "${loadgen_dll}" "${mode}" "$(urls_of "${c}")" "${work}/${w}.urls" 16 "${extra[@]}")"; then
     echo "run-cluster.sh: ${c} ${w} failed: ${out}" >&2; tail -20 "${work}/${c}-1.log" >&2; exit 1
   fi
   [[ "${record}" == 1 ]] || return 0
-  local after_pg node_ticks pg_ticks xacts wall regs
-  sleep 0.5 # the pg statistics collector reports with a delay
-  after_pg="$(pg_backend_pids "${c}")"
+  local node_ticks pg_ticks xacts wall regs
+  sleep 0.5 # the statistics of the last transactions reach pg_stat_database with a delay
   # shellcheck disable=SC2086
-  node_ticks=$(($(cpu_ticks ${pids[${c}]}) - ${before_ticks%% *}))
-  # backends of before and after, each counted once (a new one from 0)
-  local union base=0 p
-  union="$(echo ${before_pg} ${after_pg} | tr ' ' '\n' | sort -u | tr '\n' ' ')"
+  node_ticks=$(($(cpu_ticks ${pids[${c}]}) - before_node))
   # shellcheck disable=SC2086
-  pg_ticks=$(($(cpu_ticks ${union}) - ${before_ticks##* }))
+  pg_ticks="$(pid_ticks_delta "${before_pg}" $(pg_backend_pids "${c}"))"
   xacts=$(($(pg_xacts "${c}") - before_x))
   wall="$(sed -n 's/.*wall=\([0-9.]*\).*/\1/p' <<<"${out}")"
   regs="$(sed -n 's/.*registrations=\([0-9]*\).*/\1/p' <<<"${out}")"
