@@ -23,6 +23,12 @@ for i, line in enumerate(open(results_path)):
     if i == 0:
         continue
     w, tool, _, wall, kib, b, cpu, startup, load1 = line.split()
+    if tool not in TOOLS:
+        # run.sh's variants node[-warm][-s<N>][-b]
+        TOOLS.insert(len([t for t in TOOLS if t.startswith("node")]), tool)
+        LABEL[tool] = "BgFetchCluster, " + ("warm" if "-warm" in tool else "cold") + \
+            "".join(f", {p[1:]} scopes" for p in tool.split("-") if p.startswith("s") and p[1:].isdigit()) + \
+            (", node B (BENCH_NODE_DLL_B)" if tool.endswith("-b") else "")
     walls[w, tool].append(float(wall))
     rss[w, tool].append(int(kib))
     cpus[w, tool].append(float(cpu))
@@ -68,13 +74,13 @@ for w in [w for w in workloads if any((w, t) in walls for t in TOOLS)]:
     row = ['"%s: %s x %s"' % (w, f"{count:,}", size_text(size))]
     for tool in TOOLS:
         if (w, tool) not in walls:
-            if tool != "node-warm":
+            if tool in ("node", "aria2", "curl"):
                 row.append("0")
             continue
         m = statistics.median(walls[w, tool])
         med[tool] = m
         mbs = nbytes[w, tool] / m / 1e6
-        if tool != "node-warm":
+        if tool in ("node", "aria2", "curl"):
             row.append(f"{mbs:.2f}")
         c = statistics.median(cpus[w, tool])
         print(f"| {LABEL[tool]} | {m:.2f} s | {min(walls[w, tool]):.2f} - {max(walls[w, tool]):.2f} s | {mbs:,.1f} "
@@ -83,12 +89,12 @@ for w in [w for w in workloads if any((w, t) in walls for t in TOOLS)]:
     chart.append(row)
     print()
     ratios = {}
-    for ours in ("node", "node-warm"):
+    for ours in [t for t in TOOLS if t.startswith("node")]:
         for peer in ("aria2", "curl"):
             if ours in med and peer in med:
                 ratios[ours, peer] = med[ours] / med[peer]
-                print(f"{'cold' if ours == 'node' else 'warm'} ratio vs {peer}: {ratios[ours, peer]:.2f}")
-    for ours in ("node", "node-warm"):
+                print(f"{LABEL[ours]} ratio vs {peer}: {ratios[ours, peer]:.2f}")
+    for ours in [t for t in TOOLS if t.startswith("node")]:
         if (w, ours) in startups:
             print(f"{LABEL[ours]}: start-up (spawn to /ready) median {statistics.median(startups[w, ours]):.2f} s")
     if w == "W4":
@@ -98,7 +104,8 @@ for w in [w for w in workloads if any((w, t) in walls for t in TOOLS)]:
                 print(f"{LABEL[tool]}: {count / med[tool]:,.0f} {what}")
     print()
     summary.append((w, med, ratios, {t: statistics.median(cpus[w, t]) for t in TOOLS if (w, t) in cpus},
-                    statistics.median(rss[w, "node"]) / 1024 if (w, "node") in rss else None))
+                    statistics.median(rss[w, "node"]) / 1024 if (w, "node") in rss else
+                    statistics.median(rss[w, "node-warm"]) / 1024 if (w, "node-warm") in rss else None))
 
 print("### Summary")
 print()

@@ -80,8 +80,13 @@ printf 'workload\ttool\trun\twall_s\trss_kib\tbytes\tcpu_s\tstartup_s\tload1\n' 
 # runs the same workload once as a warm-up (other registration ids, not checked), then the measured pass. The node's
 # CPU (utime + stime from /proc/<pid>/stat) is taken just before and after the measured pass; start-up is the
 # time from spawning the process to /ready answering.
+# Variants, by name: node[-warm][-s<N>][-b]: -warm as above; -s<N>: W4 spread over N scopes (LoadGen --scopes N,
+# header X-BgFetch-Scope); -b: the node of BENCH_NODE_DLL_B instead (A/B runs in one invocation, e.g. ReadyToRun).
 run_node() {
-  local w="$1" temp="$2" data="${work}/data" port mode out
+  local w="$1" tool="$2" data="${work}/data" port mode out temp=cold
+  [[ "${tool}" == *-warm* ]] && temp=warm
+  local node_dll="${node_dll}"
+  [[ "${tool}" == *-b ]] && node_dll="${BENCH_NODE_DLL_B:?BENCH_NODE_DLL_B is needed for ${tool}}"
   rm -rf "${data}"
   port="$(free_port)"
   local spawned ready_at
@@ -95,6 +100,7 @@ run_node() {
   # BENCH_LOADGEN_ARGS: extra LoadGen options for W4 (for example "--scopes 64").
   # shellcheck disable=SC2206
   [[ "${w}" == W4 ]] && extra=(${BENCH_LOADGEN_ARGS:-})
+  if [[ "${w}" == W4 && "${tool}" =~ -s([0-9]+) ]]; then extra+=(--scopes "${BASH_REMATCH[1]}"); fi
   if [[ "${temp}" == warm ]]; then
     if ! out="$(dotnet "${loadgen_dll}" "${mode}" "http://127.0.0.1:${port}" "${work}/${w}.urls" 16 --prefix warm --no-check "${extra[@]}")"; then
       echo "run.sh: node ${w} warm-up failed: ${out}" >&2; tail -20 "${work}/node.log" >&2; exit 1
@@ -105,7 +111,7 @@ run_node() {
   # BENCH_PERF=1: sample the node with perf while the workload runs (DOTNET_PerfMapEnabled=1 names JIT frames).
   local perf_pid=""
   if [[ "${BENCH_PERF:-0}" == 1 ]]; then
-    perf record -F 1999 -g -p "${node_pid}" -o "bench/results/perf-${stamp}-${w}-${temp}.data" 2>/dev/null &
+    perf record -F 1999 -g -p "${node_pid}" -o "bench/results/perf-${stamp}-${w}-${tool}.data" 2>/dev/null &
     perf_pid=$!
   fi
   if ! out="$(dotnet "${loadgen_dll}" "${mode}" "http://127.0.0.1:${port}" "${work}/${w}.urls" 16 "${extra[@]}")"; then
@@ -116,13 +122,13 @@ run_node() {
   local ticks1 rss
   ticks1="$(cpu_ticks "${node_pid}")"
   rss="$(awk '/VmHWM/ { print $2 }' "/proc/${node_pid}/status")"
-  echo "run.sh: node ${w} ${temp}: CPU $(ticks_to_s $((ticks1 - ticks0))) s in the measured pass, ${ticks1} ticks in all" >&2
+  echo "run.sh: ${tool} ${w}: CPU $(ticks_to_s $((ticks1 - ticks0))) s in the measured pass, ${ticks1} ticks in all" >&2
   stop_pids "${node_pid}"; node_pid=""
   cp "${work}/node.log" "bench/results/node-${stamp}-${w}.log"
   # BENCH_KEEP_DATA=1: keep the journal (SQLite files) of the run, for counting events per registration.
   if [[ "${BENCH_KEEP_DATA:-0}" == 1 ]]; then
-    mkdir -p "bench/results/data-${stamp}-${w}-${temp}"
-    find "${data}" -maxdepth 2 -name '*.db*' -exec cp {} "bench/results/data-${stamp}-${w}-${temp}/" \;
+    mkdir -p "bench/results/data-${stamp}-${w}-${tool}"
+    find "${data}" -maxdepth 2 -name '*.db*' -exec cp {} "bench/results/data-${stamp}-${w}-${tool}/" \;
   fi
   rm -rf "${data}"
   # RESULT wall=<s> bytes=<n> registrations=<n>
@@ -182,8 +188,7 @@ for w in ${workloads}; do
   for ((r = 1; r <= runs; r++)); do
     for tool in ${tools}; do
       case "${tool}" in
-        node) line="$(run_node "${w}" cold)" ;;
-        node-warm) line="$(run_node "${w}" warm)" ;;
+        node*) line="$(run_node "${w}" "${tool}")" ;;
         *) line="$(run_peer "${tool}" "${w}")" ;;
       esac
       read -r wall rss bytes cpu startup <<<"${line}"
