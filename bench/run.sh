@@ -111,14 +111,16 @@ run_node() {
   # BENCH_PERF=1: sample the node with perf while the workload runs (DOTNET_PerfMapEnabled=1 names JIT frames).
   local perf_pid=""
   if [[ "${BENCH_PERF:-0}" == 1 ]]; then
-    perf record -F 1999 -g -p "${node_pid}" -o "bench/results/perf-${stamp}-${w}-${tool}.data" 2>/dev/null &
+    # Into the temporary directory first: the node's content root is the repository, and its configuration file
+    # watcher (inotify) woke up for every block perf wrote under bench/results (seen in the first W4 profile).
+    perf record -F 1999 -g -p "${node_pid}" -o "${work}/perf.data" 2>/dev/null &
     perf_pid=$!
   fi
   if ! out="$(dotnet "${loadgen_dll}" "${mode}" "http://127.0.0.1:${port}" "${work}/${w}.urls" 16 "${extra[@]}")"; then
     echo "run.sh: node ${w} failed: ${out}" >&2; tail -20 "${work}/node.log" >&2
     kill "${node_pid}" 2>/dev/null || true; exit 1
   fi
-  [[ -n "${perf_pid}" ]] && { kill -INT "${perf_pid}"; wait "${perf_pid}" || true; }
+  [[ -n "${perf_pid}" ]] && { kill -INT "${perf_pid}"; wait "${perf_pid}" || true; mv "${work}/perf.data" "bench/results/perf-${stamp}-${w}-${tool}.data"; }
   local ticks1 rss
   ticks1="$(cpu_ticks "${node_pid}")"
   rss="$(awk '/VmHWM/ { print $2 }' "/proc/${node_pid}/status")"
