@@ -83,6 +83,19 @@ stats="$(curl -sf "http://127.0.0.1:${origin_port}/__stats")"
 per="$(( (rss1 - rss0) * 1024 / count ))"
 echo "run-backlog.sh: created in ${create_s} s; RSS $((rss1 / 1024)) MiB, ${per} bytes per pending registration; origin ${stats}" >&2
 
+# BENCH_GCDUMP=1 (one node): the managed heap by type while the backlog is pending (dotnet-gcdump, installed with
+# `dotnet tool install --tool-path /var/tmp/dntools dotnet-gcdump` when missing): where the bytes per pending go.
+gcdump_report=""
+if [[ "${BENCH_GCDUMP:-0}" == 1 ]]; then
+  gcdump="${BENCH_GCDUMP_TOOL:-/var/tmp/dntools/dotnet-gcdump}"
+  [[ -x "${gcdump}" ]] || dotnet tool install --tool-path "$(dirname "${gcdump}")" dotnet-gcdump >/dev/null
+  "${gcdump}" collect -p "${node_pids[0]}" -o "${work}/backlog.gcdump" >/dev/null
+  gcdump_report="$("${gcdump}" report "${work}/backlog.gcdump" | head -40)"
+  rss_after_dump="$(rss_sum "${node_pids[@]}")"
+  echo "run-backlog.sh: heap by type (RSS after the dump $((rss_after_dump / 1024)) MiB):" >&2
+  echo "${gcdump_report}" >&2
+fi
+
 probe_line=""
 if ((nodes >= 3)); then
   echo "run-backlog.sh: kill -9 of node 3 (load $(load_now))" >&2
@@ -115,4 +128,10 @@ mkdir -p bench/results
   echo "| origin while held | ${stats} |"
   [[ -n "${probe_line}" ]] && echo "| kill -9 of node 3: probe | ${probe_line#RESULT } |"
   echo "| drain after release (all settled) | ${drain_s} s, node CPU $(ticks_to_s $((ticks2 - ticks1))) s |"
+  if [[ -n "${gcdump_report}" ]]; then
+    echo
+    echo "Managed heap while the backlog was pending (dotnet-gcdump report, the first 40 lines):"
+    echo
+    sed 's/^/    /' <<<"${gcdump_report}"
+  fi
 } | tee "bench/results/backlog-${stamp}.md"
