@@ -109,9 +109,17 @@ fi
 echo "run-backlog.sh: releasing the origin" >&2
 t0="$(date +%s.%N)"
 curl -sf -o /dev/null "http://127.0.0.1:${origin_port}/__release"
-dotnet "${loadgen_dll}" wait "${urls}" --scopes "${scopes}"
+# BENCH_DRAIN_SECONDS: stop waiting after that long and report the rate (the drain was measured at ~25/s with a backlog
+# of 20,000: FetchScheduler's dispatch is O(waiting registrations) per finished record).
+drained_all=1
+if [[ -n "${BENCH_DRAIN_SECONDS:-}" ]]; then
+  timeout "${BENCH_DRAIN_SECONDS}" dotnet "${loadgen_dll}" wait "${urls}" --scopes "${scopes}" || drained_all=0
+else
+  dotnet "${loadgen_dll}" wait "${urls}" --scopes "${scopes}"
+fi
 drain_s="$(python3 -c "print(f'{$(date +%s.%N) - ${t0}:.2f}')")"
 ticks2="$(cpu_ticks "${node_pids[@]}")"
+answered="$(curl -sf "http://127.0.0.1:${origin_port}/__stats" | sed -n 's/.*answered=\([0-9]*\).*/\1/p')"
 
 mkdir -p bench/results
 {
@@ -127,7 +135,11 @@ mkdir -p bench/results
   echo "| RSS per pending registration | **$(python3 -c "print(f'{${per} / 1024:.2f}')") KiB** (${per} bytes) |"
   echo "| origin while held | ${stats} |"
   [[ -n "${probe_line}" ]] && echo "| kill -9 of node 3: probe | ${probe_line#RESULT } |"
-  echo "| drain after release (all settled) | ${drain_s} s, node CPU $(ticks_to_s $((ticks2 - ticks1))) s |"
+  if [[ "${drained_all}" == 1 ]]; then
+    echo "| drain after release (all settled) | ${drain_s} s, node CPU $(ticks_to_s $((ticks2 - ticks1))) s |"
+  else
+    echo "| drain after release, stopped after ${drain_s} s | ${answered} of ${count} answered by the origin ($(python3 -c "print(f'{${answered} / ${drain_s}:,.1f}')")/s), node CPU $(ticks_to_s $((ticks2 - ticks1))) s |"
+  fi
   if [[ -n "${gcdump_report}" ]]; then
     echo
     echo "Managed heap while the backlog was pending (dotnet-gcdump report, the first 40 lines):"
