@@ -20,10 +20,13 @@ bench_install() {
 }
 
 # Builds the node and LoadGen in Release; sets node_dll and loadgen_dll (BENCH_NODE_DLL: another build of the node).
+# BENCH_NO_BUILD=1 uses the builds already there (an up-to-date check alone took minutes on the loaded machine).
 bench_build() {
-  echo "${bench_script}: building Release" >&2
-  dotnet build src/Node/BgFetchCluster.Node.csproj -c Release -nologo -v q >/dev/null
-  dotnet build bench/LoadGen/BgFetchCluster.LoadGen.csproj -c Release -nologo -v q >/dev/null
+  if [[ "${BENCH_NO_BUILD:-0}" != 1 ]]; then
+    echo "${bench_script}: building Release" >&2
+    dotnet build src/Node/BgFetchCluster.Node.csproj -c Release -nologo -v q >/dev/null
+    dotnet build bench/LoadGen/BgFetchCluster.LoadGen.csproj -c Release -nologo -v q >/dev/null
+  fi
   node_dll="${BENCH_NODE_DLL:-${repo}/src/Node/bin/Release/net10.0/BgFetchCluster.Node.dll}"
   loadgen_dll="${repo}/bench/LoadGen/bin/Release/net10.0/BgFetchCluster.LoadGen.dll"
 }
