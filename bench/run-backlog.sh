@@ -90,7 +90,32 @@ if [[ "${BENCH_GCDUMP:-0}" == 1 ]]; then
   gcdump="${BENCH_GCDUMP_TOOL:-/var/tmp/dntools/dotnet-gcdump}"
   [[ -x "${gcdump}" ]] || dotnet tool install --tool-path "$(dirname "${gcdump}")" dotnet-gcdump >/dev/null
   "${gcdump}" collect -p "${node_pids[0]}" -o "${work}/backlog.gcdump" >/dev/null
-  gcdump_report="$("${gcdump}" report "${work}/backlog.gcdump" | head -40)"
+  mkdir -p bench/results
+  "${gcdump}" report "${work}/backlog.gcdump" > "bench/results/backlog-${stamp}-heap.txt"
+  # by type (the report splits large objects into size buckets), the 30 largest, with objects per pending registration
+  gcdump_report="$(python3 - "bench/results/backlog-${stamp}-heap.txt" "${count}" <<'PY2'
+import re, sys
+from collections import defaultdict
+size, count = defaultdict(int), defaultdict(int)
+total = 0
+for line in open(sys.argv[1]):
+    m = re.match(r"\s*([\d,]+)\s+([\d,]+)\s+(.*?)\s*(\(Bytes > [^)]*\))?\s*(\[[^\]]*\])?\s*$", line)
+    if not m:
+        mt = re.match(r"\s*([\d,]+)\s+GC Heap bytes", line)
+        if mt:
+            total = int(mt.group(1).replace(",", ""))
+        continue
+    t = m.group(3)
+    size[t] += int(m.group(1).replace(",", "")); count[t] += int(m.group(2).replace(",", ""))
+n = int(sys.argv[2])
+print(f"GC heap {total / 2**20:.0f} MiB, {total / n:,.0f} bytes per pending registration (the heap of an idle node included)")
+print()
+print("| type | bytes per pending | objects per pending | total MiB |")
+print("|---|--:|--:|--:|")
+for t in sorted(size, key=size.get, reverse=True)[:30]:
+    print(f"| `{t[:110]}` | {size[t] / n:,.0f} | {count[t] / n:.2f} | {size[t] / 2**20:.1f} |")
+PY2
+)"
   rss_after_dump="$(rss_sum "${node_pids[@]}")"
   echo "run-backlog.sh: heap by type (RSS after the dump $((rss_after_dump / 1024)) MiB):" >&2
   echo "${gcdump_report}" >&2
@@ -142,8 +167,8 @@ mkdir -p bench/results
   fi
   if [[ -n "${gcdump_report}" ]]; then
     echo
-    echo "Managed heap while the backlog was pending (dotnet-gcdump report, the first 40 lines):"
+    echo "Managed heap while the backlog was pending (dotnet-gcdump; full report in bench/results/backlog-${stamp}-heap.txt):"
     echo
-    sed 's/^/    /' <<<"${gcdump_report}"
+    echo "${gcdump_report}"
   fi
 } | tee "bench/results/backlog-${stamp}.md"
