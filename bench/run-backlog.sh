@@ -106,7 +106,9 @@ for line in open(sys.argv[1]):
             total = int(mt.group(1).replace(",", ""))
         continue
     t = m.group(3)
-    size[t] += int(m.group(1).replace(",", "")); count[t] += int(m.group(2).replace(",", ""))
+    b, c = int(m.group(1).replace(",", "")), int(m.group(2).replace(",", ""))
+    # large objects come as (total bytes, count) per size bucket; the rest as (bytes of one object, count)
+    size[t] += b if m.group(4) else b * c; count[t] += c
 n = int(sys.argv[2])
 print(f"GC heap {total / 2**20:.0f} MiB, {total / n:,.0f} bytes per pending registration (the heap of an idle node included)")
 print()
