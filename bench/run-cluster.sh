@@ -159,7 +159,8 @@ run_workload() {
   before_node="$(cpu_ticks ${pids[${c}]})"
   before_pg="$(pid_ticks $(pg_backend_pids "${c}"))"
   before_x="$(pg_xacts "${c}")"
-  if ! out="$(dotnet "${loadgen_dll}" "${mode}" "$(urls_of "${c}")" "${work}/${w}.urls" 16 "${extra[@]}")"; then
+  # shellcheck disable=SC2086
+  if ! out="$(dotnet "${loadgen_dll}" "${mode}" "$(urls_of "${c}")" "${work}/${w}.urls" 16 "${extra[@]}" --cpu-pids "$(tr ' ' ',' <<<"${pids[${c}]}")")"; then
     echo "run-cluster.sh: ${c} ${w} failed: ${out}" >&2; tail -20 "${work}/${c}-1.log" >&2; exit 1
   fi
   [[ "${record}" == 1 ]] || return 0
@@ -167,6 +168,10 @@ run_workload() {
   sleep 0.5 # the statistics of the last transactions reach pg_stat_database with a delay
   # shellcheck disable=SC2086
   node_ticks=$(($(cpu_ticks ${pids[${c}]}) - before_node))
+  # the nodes' CPU while LoadGen's clock ran (W4's check afterwards reads every registration back)
+  local clock_cpu
+  clock_cpu="$(sed -n 's/.*cpu=\([0-9.]*\).*/\1/p' <<<"${out}")"
+  [[ -n "${clock_cpu}" ]] && node_ticks="$(awk -v s="${clock_cpu}" -v hz="${clk_tck}" 'BEGIN { printf "%d", s * hz }')"
   # shellcheck disable=SC2086
   pg_ticks="$(pid_ticks_delta "${before_pg}" $(pg_backend_pids "${c}"))"
   xacts=$(($(pg_xacts "${c}") - before_x))

@@ -13,7 +13,8 @@
 // <nodes> is one node URL or several, comma-separated: requests go round-robin over them.
 // Options: --scopes N (the X-BgFetch-Scope header: "s0".."s<N-1>" by registration; without it no header, the
 // "default" scope), --prefix P (registration ids P0, P1, ...; default "r"), --no-wait (many: stop once every
-// registration is created), --no-check (many: skip the byte-for-byte check after the clock).
+// registration is created), --no-check (many: skip the byte-for-byte check after the clock), --cpu-pids p1,p2 (cpu=<s> in
+// RESULT: the CPU, utime + stime, of those processes while the clock ran, without the checks after it).
 //
 // Wall time runs from the first POST to the moment settlement is seen. The check that every registration
 // succeeded with the right byte count (every registration) comes after the clock stops. Exit code 1 when anything failed.
@@ -62,6 +63,24 @@ var clients = nodes.Select(n => new HttpClient(new SocketsHttpHandler { MaxConne
 }).ToArray();
 var http = clients[0];
 
+// --cpu-pids p1,p2: the CPU (utime + stime, /proc/<pid>/stat) those processes use while the clock runs, printed as
+// cpu=<s> in the RESULT line: the node's CPU per unit without the checks after the clock (they read every registration).
+var cpuPids = options.TryGetValue("cpu-pids", out var cp) ? cp.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(static p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray() : [];
+long CpuTicks() => cpuPids.Sum(static pid =>
+{
+    try
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+    }
+    catch (IOException)
+    {
+        return 0L;
+    }
+});
+string CpuField(long from) => cpuPids.Length == 0 ? "" : FormattableString.Invariant($" cpu={(CpuTicks() - from) / 100.0:F2}");
+
 string? ScopeOf(int i) => scopes > 0 ? "s" + (i % scopes).ToString(CultureInfo.InvariantCulture) : null;
 
 HttpRequestMessage Request(HttpMethod method, string path, string? scope, HttpContent? content = null)
@@ -90,6 +109,7 @@ async Task<int> SingleAsync(string urlsFile)
     var urls = File.ReadAllLines(urlsFile).Where(static l => l.Length > 0).ToArray();
     var id = "bench-" + Guid.NewGuid().ToString("N")[..8];
     var body = new JsonObject { ["id"] = id, ["requests"] = new JsonArray([.. urls.Select(u => (JsonNode)u)]) };
+    var cpu0 = CpuTicks();
     var clock = Stopwatch.StartNew();
     using (var created = await http.PostAsJsonAsync("/v1/registrations", body))
     {
@@ -122,9 +142,10 @@ async Task<int> SingleAsync(string urlsFile)
     }
 
     var wall = clock.Elapsed.TotalSeconds;
+    var cpu = CpuField(cpu0);
     var view = data is null ? null : JsonNode.Parse(data);
     var downloaded = view?["downloaded"]?.GetValue<long>() ?? 0;
-    Console.WriteLine(FormattableString.Invariant($"RESULT wall={wall:F3} bytes={downloaded} registrations=1"));
+    Console.WriteLine(FormattableString.Invariant($"RESULT wall={wall:F3} bytes={downloaded} registrations=1{cpu}"));
     if (type != "backgroundfetchsuccess")
     {
         Console.Error.WriteLine($"terminal event {type ?? "(none)"}: {data}");
@@ -179,6 +200,7 @@ async Task<int> ManyAsync(string urlsFile)
             await warmUp.GetByteArrayAsync(url, cancellationToken));
     }
 
+    var cpu0 = CpuTicks();
     var clock = Stopwatch.StartNew();
     await Parallel.ForEachAsync(
         Enumerable.Range(0, urls.Length),
@@ -201,16 +223,17 @@ async Task<int> ManyAsync(string urlsFile)
     if (options.ContainsKey("no-wait"))
     {
         Console.Error.WriteLine(FormattableString.Invariant($"created {urls.Length} in {createdAt:F3} s, {failures} failures"));
-        Console.WriteLine(FormattableString.Invariant($"RESULT wall={createdAt:F3} bytes=0 registrations={urls.Length}"));
+        Console.WriteLine(FormattableString.Invariant($"RESULT wall={createdAt:F3} bytes=0 registrations={urls.Length}{CpuField(cpu0)}"));
         return failures == 0 ? 0 : 1;
     }
 
     // getIds() lists only unsettled registrations, and settlement is visible only once the id is free.
     var wall = await WaitAllSettledAsync(clock);
+    var cpu = CpuField(cpu0);
     if (options.ContainsKey("no-check"))
     {
         Console.Error.WriteLine(FormattableString.Invariant($"created {urls.Length} in {createdAt:F3} s, all settled at {wall:F3} s, not checked"));
-        Console.WriteLine(FormattableString.Invariant($"RESULT wall={wall:F3} bytes={urls.Length * 1024L} registrations={urls.Length}"));
+        Console.WriteLine(FormattableString.Invariant($"RESULT wall={wall:F3} bytes={urls.Length * 1024L} registrations={urls.Length}{cpu}"));
         return failures == 0 ? 0 : 1;
     }
 
@@ -245,6 +268,6 @@ async Task<int> ManyAsync(string urlsFile)
         });
 
     Console.Error.WriteLine(FormattableString.Invariant($"created {urls.Length} in {createdAt:F3} s, all settled at {wall:F3} s, checked {checkedCount}"));
-    Console.WriteLine(FormattableString.Invariant($"RESULT wall={wall:F3} bytes={bytes * urls.Length / Math.Max(1, checkedCount)} registrations={urls.Length}"));
+    Console.WriteLine(FormattableString.Invariant($"RESULT wall={wall:F3} bytes={bytes * urls.Length / Math.Max(1, checkedCount)} registrations={urls.Length}{cpu}"));
     return failures == 0 ? 0 : 1;
 }
