@@ -153,3 +153,20 @@ stop_pids() {
   for pid in "$@"; do [[ -n "${pid}" ]] && kill "${pid}" 2>/dev/null || true; done
   for pid in "$@"; do [[ -n "${pid}" ]] && wait "${pid}" 2>/dev/null || true; done
 }
+
+# Like stop_pids, but a process still alive after <seconds> gets SIGKILL: stop_pids_within <seconds> <pids...>.
+# (A node holding a backlog of 100,000 pending registrations had not exited 5 minutes after SIGTERM.)
+stop_pids_within() {
+  local seconds="$1" pid deadline; shift
+  for pid in "$@"; do [[ -n "${pid}" ]] && kill "${pid}" 2>/dev/null || true; done
+  deadline=$((SECONDS + seconds))
+  for pid in "$@"; do
+    [[ -n "${pid}" ]] || continue
+    while kill -0 "${pid}" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.5; done
+    if kill -0 "${pid}" 2>/dev/null; then
+      echo "${bench_script}: process ${pid} still running ${seconds} s after SIGTERM: SIGKILL" >&2
+      kill -9 "${pid}" 2>/dev/null || true
+    fi
+    wait "${pid}" 2>/dev/null || true
+  done
+}

@@ -27,7 +27,7 @@ stamp="$(date -u +%Y%m%dT%H%M%SZ)"
 origin_pid="" node_pids=() db=""
 export PGHOST PGPORT PGUSER PGPASSWORD
 cleanup() {
-  stop_pids "${node_pids[@]}" "${origin_pid}"
+  stop_pids_within 30 "${node_pids[@]}" "${origin_pid}"
   [[ -n "${db}" ]] && psql -X -q -d postgres -c "DROP DATABASE IF EXISTS ${db} WITH (FORCE)" 2>/dev/null || true
   rm -rf "${work}"
 }
