@@ -195,8 +195,7 @@ done
 # --- events per registration in the PostgreSQL journal (W4's registrations are most of them) -------------
 for c in ${configs}; do
   [[ -n "${dbs[${c}]:-}" ]] || continue
-  psql_db "${dbs[${c}]}" -F $'\t' -c "SELECT manifest, count(*) FROM journal GROUP BY manifest ORDER BY 2 DESC" > "${work}/${c}.events" 2>/dev/null \
-    || psql_db "${dbs[${c}]}" -F $'\t' -c "SELECT 'journal table not found', 0" > "${work}/${c}.events"
+  psql_db "${dbs[${c}]}" -F $'\t' -c "SELECT manifest, count(*) FROM journal GROUP BY manifest ORDER BY 2 DESC" > "${work}/${c}.events" 2>&1 || true
 done
 
 # --- pg3: cross-node progress latency, then failovers -----------------------------------------------
@@ -258,8 +257,9 @@ for w in sorted({w for w, _ in rows}):
         med = lambda k: statistics.median(x[k] for x in v)
         n = count if w == "W4" else 1
         gib = count * size / (1 << 30)
+        per_gib = f"{med(2) / gib:.2f} s" if w != "W4" else "-"
         print(f"| {label[c]} | {med(0):.2f} s | {count / med(0) if w == 'W4' else 1 / med(0):,.1f} | {med(2) / n * 1000:.2f} ms | "
-              f"{med(3) / n * 1000:.2f} ms | {med(4) / n:.2f} | {med(2) / gib:.2f} s | {min(x[5] for x in v):.1f} - {max(x[5] for x in v):.1f} | {len(v)} |")
+              f"{med(3) / n * 1000:.2f} ms | {med(4) / n:.2f} | {per_gib} | {min(x[5] for x in v):.1f} - {max(x[5] for x in v):.1f} | {len(v)} |")
     print()
 PY
   for c in ${configs}; do
