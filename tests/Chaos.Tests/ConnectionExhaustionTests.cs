@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 namespace BgFetchCluster.Chaos.Tests;
 
 /// <summary>
-/// Another client holds all but 10 of PostgreSQL's connections for 30 s under load (DESIGN.md, "Failure model": the
+/// Another client holds all but 10 of PostgreSQL's connections for 30 s under load (docs/architecture.md, "Failure model": the
 /// database runs out of connections). The nodes keep to their budget and wait for connections instead of failing;
 /// the cluster slows down and recovers with nothing failed.
 /// </summary>

@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 namespace BgFetchCluster.Chaos.Tests;
 
 /// <summary>
-/// kill -9 of a random node every 15-25 s for three minutes under steady load, each restarted at once (DESIGN.md,
+/// kill -9 of a random node every 15-25 s for three minutes under steady load, each restarted at once (docs/architecture.md,
 /// "Failure model": kill -9 of a node). Between kills the cluster gets back to three Up members; afterwards the
 /// checker finds every registration settled once as success, byte-exact, with no zombie write.
 /// </summary>

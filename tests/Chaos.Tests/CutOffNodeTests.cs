@@ -6,7 +6,7 @@ namespace BgFetchCluster.Chaos.Tests;
 
 /// <summary>
 /// A node cut off from the other two by a network partition (with and without PostgreSQL on its side), or frozen by
-/// SIGSTOP, while the workload runs through every node (DESIGN.md, "Failure model"). The majority downs it and
+/// SIGSTOP, while the workload runs through every node (docs/architecture.md, "Failure model"). The majority downs it and
 /// resumes its downloads with Range; the cut-off node stops itself (SBR keep-majority); no write of it lands after the
 /// new owner took a registration over; restarted, it rejoins; the checker finds nothing.
 /// </summary>

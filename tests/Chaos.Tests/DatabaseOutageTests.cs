@@ -7,7 +7,7 @@ namespace BgFetchCluster.Chaos.Tests;
 
 /// <summary>
 /// PostgreSQL stopped under load for 10 s and for 45 s (both within the default <c>BgFetch:Storage:OutageTolerance</c>
-/// of one minute), then started again (DESIGN.md, "Failure model": the database goes away). The API answers 503 with
+/// of one minute), then started again (docs/architecture.md, "Failure model": the database goes away). The API answers 503 with
 /// Retry-After meanwhile, never 500; no registration fails; the checker finds nothing.
 /// </summary>
 [Collection(ChaosCollection.Name)]

@@ -115,7 +115,7 @@ public sealed partial class RegistrationActor : ReceivePersistentActor, IWithTim
                 // A restart (crash, new node, rebalance): resume every unsettled record from its checkpoint. The
                 // marker comes first: a stale copy of this registration that still runs (its node cut off or paused
                 // while the cluster moved it) would otherwise journal its next events at sequence numbers this
-                // incarnation has not used yet, and they would land (DESIGN.md, "Failure model").
+                // incarnation has not used yet, and they would land (docs/architecture.md, "Failure model").
                 FetchMetrics.FailoverRestarts.Add(1);
                 Persist(new RegistrationResumed(_environment.TimeProvider.GetUtcNow()), _ =>
                 {

@@ -44,7 +44,7 @@ public sealed class HistoryChecker(RunningNodes nodes, string databaseConnection
             findings.Add($"{attempt.Id}: never reached its node ({attempt.Error}) but is in the journal ({string.Join(", ", journal[attempt.Id].Select(static p => p.PersistenceId))})");
         }
 
-        // API.md says a 503 changed nothing; a creation that timed out into a 503 while its first event was being
+        // docs/api.md says a 503 changed nothing; a creation that timed out into a 503 while its first event was being
         // written (an outage longer than the request timeout) is stored all the same. Counted, and such a
         // registration is held to what a 201 promises: visible, settled once, byte-exact. Never an orphan.
         StoredAfter503 = [.. attempts.Where(a => a.Outcome == CreateOutcome.Refused && journal.ContainsKey(a.Id)).Select(static a => a.Id)];

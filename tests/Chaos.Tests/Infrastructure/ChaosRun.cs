@@ -216,7 +216,7 @@ public sealed class ChaosRun : IAsyncDisposable
         Figure("registrations moved (written by more than one process)", ZombieWrites.MovedRegistrations(audit));
         Figure("resumed with Range (ranged requests at the origin)", RangedRequests());
         Figure("503s answered", Log.Count(System.Net.HttpStatusCode.ServiceUnavailable));
-        Figure("creations answered 503 but stored anyway (API.md: a 503 changes nothing)", Checker.StoredAfter503.Count == 0 ? "0" : string.Join(", ", Checker.StoredAfter503));
+        Figure("creations answered 503 but stored anyway (docs/api.md: a 503 changes nothing)", Checker.StoredAfter503.Count == 0 ? "0" : string.Join(", ", Checker.StoredAfter503));
         Figure("audited writes", audit.Count);
         Figure("checker took", checking.Elapsed);
         PrintFigures();

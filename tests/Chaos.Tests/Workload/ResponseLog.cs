@@ -14,7 +14,7 @@ public sealed class ResponseLog
     /// <summary>Answers with this status.</summary>
     public int Count(HttpStatusCode status) => _answers.Count(a => a.Status == status);
 
-    /// <summary>Every 5xx other than 503, which is the one server error the contract allows (API.md, "Errors every call may answer").</summary>
+    /// <summary>Every 5xx other than 503, which is the one server error the contract allows (docs/api.md, "Errors every call may answer").</summary>
     public IReadOnlyList<string> ForbiddenServerErrors() =>
         [.. _answers.Where(static a => (int)a.Status >= 500 && a.Status != HttpStatusCode.ServiceUnavailable)
             .Select(static a => $"{(int)a.Status} from node {a.Slot} to {a.What} at {a.At:HH:mm:ss.fff}")];
