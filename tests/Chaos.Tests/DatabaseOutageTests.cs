@@ -17,7 +17,12 @@ public sealed class DatabaseOutageTests(ChaosFixture fixture, ITestOutputHelper 
     public Task PostgreSqlStop_For10SecondsUnderLoad_NoRegistrationFails_AndNo500IsAnswered() =>
         RunAsync("da", TimeSpan.FromSeconds(10));
 
+    // Known to fail (issue 19, open): a creation that timed out into a 503 while the database was away for longer than
+    // the request timeout can still be journaled once it is back, and that registration never settles (the checker lists
+    // it under "creations answered 503 but stored anyway"). scripts/chaos.sh leaves this case out of CI until it is fixed;
+    // run it with: bash scripts/chaos.sh --filter "FullyQualifiedName~For45Seconds".
     [Fact]
+    [Trait("Status", "KnownFailure")]
     public Task PostgreSqlStop_For45SecondsUnderLoad_NoRegistrationFails_AndNo500IsAnswered() =>
         RunAsync("db", TimeSpan.FromSeconds(45));
 
