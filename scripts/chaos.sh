@@ -13,12 +13,5 @@ if [[ "$(id -u)" != 0 ]]; then
   exit 1
 fi
 
-# Without arguments, the cases known to fail (Trait Status=KnownFailure, each with its reason in a comment) are left out,
-# and named here so that nobody mistakes them for passing.
-if [[ $# -eq 0 ]]; then
-  echo "chaos.sh: leaving out the known failures: DatabaseOutageTests.PostgreSqlStop_For45SecondsUnderLoad (a 503'd creation stored anyway)" >&2
-  set -- --filter "Status!=KnownFailure"
-fi
-
 BGFETCH_CHAOS=1 dotnet test tests/Chaos.Tests/BgFetchCluster.Chaos.Tests.csproj -c Release \
   --logger "console;verbosity=detailed" "$@"

@@ -24,6 +24,7 @@ public delegate IReadOnlyList<(int Slot, HttpClient Client)> RunningNodes();
 public sealed class HistoryChecker(RunningNodes nodes, string databaseConnectionString, ResponseLog log)
 {
     private const string SettledManifest = "bgfetch.registration.settled.v1";
+    private const string ReleasedManifest = "bgfetch.registration.records-released.v1";
     private static readonly ConcurrentDictionary<long, string> Digests = new();
     private int _turn;
 
@@ -32,6 +33,9 @@ public sealed class HistoryChecker(RunningNodes nodes, string databaseConnection
 
     /// <summary>Creations answered 503 that were stored all the same (found by the last <see cref="CheckAsync"/>).</summary>
     public IReadOnlyList<string> StoredAfter503 { get; private set; } = [];
+
+    /// <summary>Of <see cref="StoredAfter503"/>, those the node gave up itself: aborted and released, never visible as created.</summary>
+    public List<string> GivenUpAfter503 { get; } = [];
 
     /// <summary>Checks the history of <paramref name="attempts"/>; returns the findings (empty: every invariant held).</summary>
     public async Task<IReadOnlyList<string>> CheckAsync(IReadOnlyList<Attempt> attempts, string prefix, IReadOnlyCollection<Victim> victims)
@@ -46,12 +50,13 @@ public sealed class HistoryChecker(RunningNodes nodes, string databaseConnection
 
         // docs/api.md says a 503 changed nothing; a creation that timed out into a 503 while its first event was being
         // written (an outage longer than the request timeout) is stored all the same. Counted, and such a
-        // registration is held to what a 201 promises: visible, settled once, byte-exact. Never an orphan.
+        // registration is held to what a 201 promises (visible, settled once, byte-exact), unless its node gave it up
+        // (aborted and released it, as FetchService does for a creation that timed out). Never an orphan.
         StoredAfter503 = [.. attempts.Where(a => a.Outcome == CreateOutcome.Refused && journal.ContainsKey(a.Id)).Select(static a => a.Id)];
 
         // Registrations that must settle: every 201, and every attempt that the journal shows was stored although it got no 201.
         var existing = attempts.Where(a => a.Outcome == CreateOutcome.Created || (a.Outcome != CreateOutcome.NotSent && journal.ContainsKey(a.Id))).ToList();
-        var settled = await WaitForSettledAsync(existing, findings);
+        var settled = await WaitForSettledAsync(existing, findings, prefix);
 
         // Journal again, after everything settled: one incarnation per id, one settled event per incarnation.
         journal = await ReadJournalAsync(prefix);
@@ -63,7 +68,7 @@ public sealed class HistoryChecker(RunningNodes nodes, string databaseConnection
                 findings.Add($"{attempt.Id}: {incarnations.Count} incarnations in the journal ({string.Join(", ", incarnations.Select(static p => p.PersistenceId))}), expected 1");
             }
 
-            foreach (var (persistenceId, settledEvents) in incarnations.Where(static p => p.Settled != 1))
+            foreach (var (persistenceId, settledEvents, _) in incarnations.Where(static p => p.Settled != 1))
             {
                 findings.Add($"{attempt.Id}: {settledEvents} settled events in the journal of {persistenceId}, expected exactly 1");
             }
@@ -83,14 +88,30 @@ public sealed class HistoryChecker(RunningNodes nodes, string databaseConnection
     /// <summary>The lowercase hex SHA-256 of the origin's body of <paramref name="size"/> bytes.</summary>
     public static string DigestOf(long size) => Digests.GetOrAdd(size, TestOrigin.Sha256Of);
 
-    private async Task<Dictionary<string, RegistrationView>> WaitForSettledAsync(List<Attempt> existing, List<string> findings)
+    private async Task<Dictionary<string, RegistrationView>> WaitForSettledAsync(List<Attempt> existing, List<string> findings, string prefix)
     {
+        // A creation answered 503 that landed all the same is given up by its node: aborted and released, so that the
+        // 503 changed nothing visible. Such a one is done once its journal shows exactly that (settled, then released).
+        var givenUp = new HashSet<string>(StringComparer.Ordinal);
         var settled = new Dictionary<string, RegistrationView>(StringComparer.Ordinal);
         var last = new Dictionary<string, string>(StringComparer.Ordinal);
         var deadline = DateTime.UtcNow + SettleTimeout;
         while (true)
         {
-            foreach (var attempt in existing.Where(a => !settled.ContainsKey(a.Id)))
+            if (existing.Any(a => a.Outcome == CreateOutcome.Refused && !settled.ContainsKey(a.Id) && !givenUp.Contains(a.Id)))
+            {
+                var journal = await ReadJournalAsync(prefix);
+                foreach (var attempt in existing.Where(a => a.Outcome == CreateOutcome.Refused && !settled.ContainsKey(a.Id)))
+                {
+                    if (journal.GetValueOrDefault(attempt.Id) is [{ Settled: 1, Released: 1 }])
+                    {
+                        givenUp.Add(attempt.Id);
+                        GivenUpAfter503.Add(attempt.Id);
+                    }
+                }
+            }
+
+            foreach (var attempt in existing.Where(a => !settled.ContainsKey(a.Id) && !givenUp.Contains(a.Id)))
             {
                 var (status, view) = await GetAsync(attempt.Id);
                 last[attempt.Id] = view?.ToString() ?? status?.ToString() ?? "no answer";
@@ -100,14 +121,14 @@ public sealed class HistoryChecker(RunningNodes nodes, string databaseConnection
                 }
             }
 
-            if (settled.Count == existing.Count)
+            if (settled.Count + givenUp.Count == existing.Count)
             {
                 return settled;
             }
 
             if (DateTime.UtcNow > deadline)
             {
-                foreach (var attempt in existing.Where(a => !settled.ContainsKey(a.Id)))
+                foreach (var attempt in existing.Where(a => !settled.ContainsKey(a.Id) && !givenUp.Contains(a.Id)))
                 {
                     findings.Add($"{attempt.Id} (created through node {attempt.Slot}, {attempt.Outcome}): not settled {SettleTimeout.TotalSeconds} s after the nemesis; last seen {last[attempt.Id]}");
                 }
@@ -219,22 +240,28 @@ public sealed class HistoryChecker(RunningNodes nodes, string databaseConnection
     }
 
     /// <summary>Per registration id of the workload: its persistence ids and how many settled events each has.</summary>
-    private async Task<Dictionary<string, List<(string PersistenceId, int Settled)>>> ReadJournalAsync(string prefix)
+    private async Task<Dictionary<string, List<(string PersistenceId, int Settled, int Released)>>> ReadJournalAsync(string prefix)
     {
         await using var connection = new NpgsqlConnection(databaseConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(
-            "SELECT persistence_id, count(*) FILTER (WHERE manifest = @settled)::int FROM journal WHERE persistence_id LIKE @pattern GROUP BY persistence_id",
+            // Counted from the audit trail: a release deletes a registration's history (only its highest row stays,
+            // marked), but every event that ever landed left its audit row.
+            """
+            SELECT stream, count(*) FILTER (WHERE detail = @settled)::int, count(*) FILTER (WHERE detail = @released)::int
+            FROM chaos_audit WHERE table_name = 'journal' AND kind = 'event' AND stream LIKE @pattern GROUP BY stream
+            """,
             connection);
         command.Parameters.AddWithValue("settled", SettledManifest);
+        command.Parameters.AddWithValue("released", ReleasedManifest);
         command.Parameters.AddWithValue("pattern", $"registration-default/{prefix}%");
         await using var reader = await command.ExecuteReaderAsync();
-        var journal = new Dictionary<string, List<(string, int)>>(StringComparer.Ordinal);
+        var journal = new Dictionary<string, List<(string, int, int)>>(StringComparer.Ordinal);
         while (await reader.ReadAsync())
         {
             var persistenceId = reader.GetString(0);
             var id = Uri.UnescapeDataString(persistenceId.Split('/')[1]);
-            (journal.TryGetValue(id, out var list) ? list : journal[id] = []).Add((persistenceId, reader.GetInt32(1)));
+            (journal.TryGetValue(id, out var list) ? list : journal[id] = []).Add((persistenceId, reader.GetInt32(1), reader.GetInt32(2)));
         }
 
         return journal;

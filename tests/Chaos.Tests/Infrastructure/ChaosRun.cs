@@ -217,6 +217,7 @@ public sealed class ChaosRun : IAsyncDisposable
         Figure("resumed with Range (ranged requests at the origin)", RangedRequests());
         Figure("503s answered", Log.Count(System.Net.HttpStatusCode.ServiceUnavailable));
         Figure("creations answered 503 but stored anyway (docs/api.md: a 503 changes nothing)", Checker.StoredAfter503.Count == 0 ? "0" : string.Join(", ", Checker.StoredAfter503));
+        Figure("of those, aborted and released by the node (nothing visible)", Checker.GivenUpAfter503.Count == 0 ? "0" : string.Join(", ", Checker.GivenUpAfter503));
         Figure("audited writes", audit.Count);
         Figure("checker took", checking.Elapsed);
         PrintFigures();
