@@ -13,5 +13,10 @@ if [[ "$(id -u)" != 0 ]]; then
   exit 1
 fi
 
+# scripts/test.sh sets BGFETCH_TEST_RESULTS so the .trx lands beside the other suites' for its failure summary.
+trx=()
+if [[ -n "${BGFETCH_TEST_RESULTS:-}" ]]; then
+  trx=(--results-directory "${BGFETCH_TEST_RESULTS}" --logger "trx;LogFileName=chaos.trx")
+fi
 BGFETCH_CHAOS=1 dotnet test tests/Chaos.Tests/BgFetchCluster.Chaos.Tests.csproj -c Release \
-  --logger "console;verbosity=detailed" "$@"
+  --logger "console;verbosity=detailed" "${trx[@]}" "$@"

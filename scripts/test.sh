@@ -16,7 +16,21 @@ else
   echo "test.sh: using the BGFETCH_TEST_POSTGRES already set" >&2
 fi
 
-dotnet test BgFetchCluster.sln -c Release "$@"
+# Every suite writes a .trx into one folder; on the way out (pass or fail) scripts/trx-failures.py prints each failed
+# test with its message and the tail of its output, last, so a log cut to its tail still says what failed.
+results="${BGFETCH_TEST_RESULTS:-$(pwd)/TestResults}"
+rm -rf "${results}"
+export BGFETCH_TEST_RESULTS="${results}"
+print_failures() {
+  local status=$?
+  if command -v python3 >/dev/null; then
+    python3 scripts/trx-failures.py "${results}" || true
+  fi
+  exit "${status}"
+}
+trap print_failures EXIT
+
+dotnet test BgFetchCluster.sln -c Release --results-directory "${results}" --logger trx "$@"
 
 # The nemesis suite (tests/Chaos.Tests) on its own, never beside the timing-sensitive suites above: three nodes in
 # network namespaces, a private PostgreSQL it stops and exhausts, one fault per test. It needs root (ip netns,
