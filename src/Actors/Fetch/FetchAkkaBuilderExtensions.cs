@@ -29,12 +29,10 @@ public static class FetchAkkaBuilderExtensions
             // Entities passivate themselves once settled and idle; an active download must never be stopped for idling.
             ShouldPassivateIdleEntities = false,
         };
-        if (node.Options.Journal == JournalPlugin.BgFetch)
-        {
-            // Akka's sharding state waits out any store outage (BgFetchPersistence.ShardingJournalPluginId, issue 19).
-            shardOptions.JournalPluginId = BgFetchPersistence.ShardingJournalPluginId;
-            shardOptions.SnapshotPluginId = BgFetchPersistence.ShardingSnapshotStorePluginId;
-        }
+        // Akka's sharding state waits out any store outage (BgFetchPersistence.ShardingJournalPluginId, issue 19), with
+        // either journal for the registrations (Akka.Persistence.Sql's retries end with the outage tolerance).
+        shardOptions.JournalPluginId = BgFetchPersistence.ShardingJournalPluginId;
+        shardOptions.SnapshotPluginId = BgFetchPersistence.ShardingSnapshotStorePluginId;
 
         var extractor = new EntityMessageExtractor(node.Options.NumberOfShards);
 

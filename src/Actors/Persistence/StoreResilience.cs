@@ -7,7 +7,7 @@ namespace BgFetchCluster.Actors.Persistence;
 
 /// <summary>
 /// The retries of one store (journal, snapshot store, body store): one Polly.Core <see cref="ResiliencePipeline"/>
-/// that waits out transient errors (<see cref="StoreErrors.IsTransient"/>) with exponential backoff and jitter for up
+/// that waits out transient errors (<see cref="StoreErrors.IsUnavailable"/>: transient, or wrapping one, as linq2db does) with exponential backoff and jitter for up
 /// to the outage tolerance (<c>BgFetch:Storage:OutageTolerance</c>), then lets the last error through. Errors that are
 /// not transient are never retried. Callers put each database round trip (or transaction) through
 /// <see cref="ExecuteAsync{T}"/>; an operation must be safe to run again after a failure midway.
@@ -97,7 +97,7 @@ public sealed partial class StoreResilience
 
     private bool ShouldRetry(Exception? exception, ResilienceContext context)
     {
-        if (exception is null || context.CancellationToken.IsCancellationRequested || !StoreErrors.IsTransient(exception))
+        if (exception is null || context.CancellationToken.IsCancellationRequested || !StoreErrors.IsUnavailable(exception))
         {
             return false;
         }

@@ -89,7 +89,10 @@ public static class AkkaComposition
         {
             // Both within the node's connection budget (BgFetch:Storage:MaxConnections): Akka.Persistence.Sql in its own
             // pool of half of it, the product's plugin in the pool it shares with the bodies.
-            JournalPlugin.AkkaSql => akka.WithAkkaSqlPersistence(options.Provider, options.AkkaSqlConnectionString),
+            // Akka's sharding state stays on the product's sharding plugins, which wait out any outage (issue 19).
+            JournalPlugin.AkkaSql => akka
+                .WithAkkaSqlPersistence(options.Provider, options.AkkaSqlConnectionString, outageTolerance: options.OutageTolerance)
+                .WithBgFetchShardingPersistence(options.Provider, options.BudgetedConnectionString, options.PostgreSqlSchema),
             _ => akka.WithBgFetchPersistence(options.Provider, options.BudgetedConnectionString, options.PostgreSqlSchema, outageTolerance: options.OutageTolerance),
         };
 }

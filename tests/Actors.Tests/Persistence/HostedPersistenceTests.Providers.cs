@@ -46,6 +46,15 @@ public sealed class SqliteAkkaSqlPersistenceHostingTests(SqliteTestDatabase<Sqli
         Assert.Equal("read-uncommitted", snapshots.GetString("read-isolation-level"), ignoreCase: true);
         Assert.False(journal.GetBoolean("use-clone-connection"));
         Assert.False(snapshots.GetBoolean("use-clone-connection"));
+
+        // Akka.Persistence.Sql's classes with the product's retries of transient store errors (issue 19), and Akka's
+        // timeouts past the outage tolerance so an outage the retries ride out never fails a call first.
+        Assert.StartsWith(typeof(ResilientSqlJournal).FullName!, journal.GetString("class"), StringComparison.Ordinal);
+        Assert.StartsWith(typeof(ResilientSqlSnapshotStore).FullName!, snapshots.GetString("class"), StringComparison.Ordinal);
+        Assert.Equal(BgFetchPersistence.DefaultOutageTolerance, journal.GetTimeSpan("outage-tolerance"));
+        Assert.True(journal.GetTimeSpan("circuit-breaker.call-timeout") > BgFetchPersistence.DefaultOutageTolerance);
+        Assert.True(journal.GetTimeSpan("recovery-event-timeout") > BgFetchPersistence.DefaultOutageTolerance);
+        Assert.True(snapshots.GetTimeSpan("circuit-breaker.call-timeout") > BgFetchPersistence.DefaultOutageTolerance);
     }
 }
 

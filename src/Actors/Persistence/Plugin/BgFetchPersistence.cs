@@ -58,12 +58,15 @@ public static class BgFetchPersistence
     /// <param name="schema">The PostgreSQL schema of the tables (ignored on SQLite).</param>
     /// <param name="maxBatchSize">The most atomic writes the journal stores in one transaction.</param>
     /// <param name="outageTolerance">How long transient store errors are retried (default <see cref="DefaultOutageTolerance"/>).</param>
+    /// <param name="asDefault">Whether the plugins become Akka's default journal and snapshot store; false when another
+    /// plugin (Akka.Persistence.Sql) is the default and only the sharding plugins are used.</param>
     public static string Hocon(
         StorageProvider provider,
         string connectionString,
         string schema = "public",
         int maxBatchSize = BatchingJournal.DefaultMaxBatchSize,
-        TimeSpan? outageTolerance = null)
+        TimeSpan? outageTolerance = null,
+        bool asDefault = true)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         ArgumentException.ThrowIfNullOrWhiteSpace(schema);
@@ -103,8 +106,8 @@ public static class BgFetchPersistence
                 plugin-dispatcher = "akka.actor.default-dispatcher"
             {{shardingStorage}}
             }
-            akka.persistence.journal.plugin = {{Quote(JournalPluginId)}}
-            akka.persistence.snapshot-store.plugin = {{Quote(SnapshotStorePluginId)}}
+            {{(asDefault ? $"akka.persistence.journal.plugin = {Quote(JournalPluginId)}" : string.Empty)}}
+            {{(asDefault ? $"akka.persistence.snapshot-store.plugin = {Quote(SnapshotStorePluginId)}" : string.Empty)}}
             """;
     }
 
@@ -114,8 +117,9 @@ public static class BgFetchPersistence
         string connectionString,
         string schema = "public",
         int maxBatchSize = BatchingJournal.DefaultMaxBatchSize,
-        TimeSpan? outageTolerance = null) =>
-        ConfigurationFactory.ParseString(Hocon(provider, connectionString, schema, maxBatchSize, outageTolerance));
+        TimeSpan? outageTolerance = null,
+        bool asDefault = true) =>
+        ConfigurationFactory.ParseString(Hocon(provider, connectionString, schema, maxBatchSize, outageTolerance, asDefault));
 
     /// <summary>How long the plugins retry transient store errors unless told otherwise (<c>BgFetch:Storage:OutageTolerance</c>).</summary>
     public static TimeSpan DefaultOutageTolerance { get; } = TimeSpan.FromMinutes(1);

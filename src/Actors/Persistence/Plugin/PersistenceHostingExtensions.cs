@@ -29,6 +29,21 @@ public static class PersistenceHostingExtensions
     }
 
     /// <summary>
+    /// Adds the product's plugins without making them Akka's defaults, for Akka's sharding state alone
+    /// (<see cref="BgFetchPersistence.ShardingJournalPluginId"/>) beside Akka.Persistence.Sql: Akka's remember-entities
+    /// stores stop for good on a failed write, and only the sharding plugins wait out an outage however long it lasts.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithBgFetchShardingPersistence(
+        this AkkaConfigurationBuilder builder,
+        StorageProvider provider,
+        string connectionString,
+        string schema = "public")
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.AddHocon(BgFetchPersistence.Config(provider, connectionString, schema, asDefault: false), HoconAddMode.Prepend);
+    }
+
+    /// <summary>
     /// Makes Akka.Persistence.Sql (linq2db) Akka's default journal and snapshot store, for users who
     /// want its standard schema and Akka.Persistence.Query. Tuned as docs/architecture.md measured: tags as CSV,
     /// no cloned connections, and on SQLite the file in WAL mode with read-uncommitted reads so readers
@@ -38,11 +53,14 @@ public static class PersistenceHostingExtensions
     /// <param name="provider">SQLite (Microsoft.Data.Sqlite, linq2db <c>SQLite.MS</c>) or PostgreSQL (<c>PostgreSQL</c>).</param>
     /// <param name="connectionString">The provider's connection string.</param>
     /// <param name="schemaName">The PostgreSQL schema of the tables; null for the connection's default.</param>
+    /// <param name="outageTolerance">How long transient store errors are retried (<see cref="ResilientSqlJournal"/>; default
+    /// <see cref="BgFetchPersistence.DefaultOutageTolerance"/>).</param>
     public static AkkaConfigurationBuilder WithAkkaSqlPersistence(
         this AkkaConfigurationBuilder builder,
         StorageProvider provider,
         string connectionString,
-        string? schemaName = null)
+        string? schemaName = null,
+        TimeSpan? outageTolerance = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
@@ -102,11 +120,28 @@ public static class PersistenceHostingExtensions
 
         builder.WithSqlPersistence(journal, snapshots);
 
-        // The hosting options have no key for this one; added after them so it takes precedence.
+        // The hosting options have no key for these; added after them so they take precedence. The plugin classes are
+        // Akka.Persistence.Sql's own with the product's retries of transient store errors (issue 19), and Akka's call and
+        // recovery timeouts outlast those retries (as BgFetchPersistence sets them for the product's plugin).
+        var tolerance = outageTolerance ?? BgFetchPersistence.DefaultOutageTolerance;
+        ArgumentOutOfRangeException.ThrowIfLessThan(tolerance, TimeSpan.Zero);
+        var toleranceMs = (long)tolerance.TotalMilliseconds;
+        var patienceMs = (long)(tolerance + TimeSpan.FromSeconds(30)).TotalMilliseconds;
         return builder.AddHocon(
-            $"""
-            akka.persistence.journal.{AkkaSqlPluginIdentifier}.use-clone-connection = false
-            akka.persistence.snapshot-store.{AkkaSqlPluginIdentifier}.use-clone-connection = false
+            $$"""
+            akka.persistence.journal.{{AkkaSqlPluginIdentifier}} {
+                class = "{{typeof(ResilientSqlJournal).FullName}}, {{typeof(ResilientSqlJournal).Assembly.GetName().Name}}"
+                use-clone-connection = false
+                outage-tolerance = {{toleranceMs}}ms
+                circuit-breaker.call-timeout = {{patienceMs}}ms
+                recovery-event-timeout = {{patienceMs}}ms
+            }
+            akka.persistence.snapshot-store.{{AkkaSqlPluginIdentifier}} {
+                class = "{{typeof(ResilientSqlSnapshotStore).FullName}}, {{typeof(ResilientSqlSnapshotStore).Assembly.GetName().Name}}"
+                use-clone-connection = false
+                outage-tolerance = {{toleranceMs}}ms
+                circuit-breaker.call-timeout = {{patienceMs}}ms
+            }
             """,
             HoconAddMode.Prepend);
     }
