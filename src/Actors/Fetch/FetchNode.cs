@@ -130,6 +130,7 @@ public sealed class FetchNode : IDisposable
         Health = health ?? new StoreHealth();
         _log = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("BgFetchCluster.Fetch");
         Directory.CreateDirectory(options.DataDirectory);
+        var persistenceLog = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("BgFetchCluster.Persistence");
         if (options.EffectiveBodies == BodyStore.PostgreSql)
         {
             // Migrated on first use (PostgreSqlResponseStore), so nothing here waits for the database.
@@ -138,11 +139,14 @@ public sealed class FetchNode : IDisposable
             Store = new PostgreSqlResponseStore(
                 _bodiesPool.DataSource,
                 options.PostgreSqlSchema,
-                new StoreResilience("bodies", options.OutageTolerance, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("BgFetchCluster.Persistence"), TimeProvider, Health));
+                new StoreResilience("bodies", options.OutageTolerance, persistenceLog, TimeProvider, Health));
         }
         else
         {
-            Store = new DiskResponseStore(Path.Combine(options.DataDirectory, "bodies"));
+            // A network volume (NFS, EFS) fails file operations for a while as a database goes away: the same retries.
+            Store = new DiskResponseStore(
+                Path.Combine(options.DataDirectory, "bodies"),
+                new StoreResilience("bodies", options.OutageTolerance, persistenceLog, TimeProvider, Health));
         }
 
         Fetcher = new Fetcher(options.Fetch);
