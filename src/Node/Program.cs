@@ -17,6 +17,7 @@ builder.Services.AddBgFetchOpenApi();
 
 var app = builder.Build();
 app.UseNodeHeader();
+app.UseUnavailableCounter();
 app.UseExceptionHandler();
 
 // Unmatched routes (404), wrong methods (405) and failed bindings answer with a problem body too.

@@ -43,6 +43,91 @@ public class StoreOutageTests(ITestOutputHelper output) : NodeProcessTests
         }
     }
 
+    [Fact]
+    public async Task Create_WhileTheNodeKnowsItsStoreIsDown_Answers503AtOnce_ReadsStillWork_AndTheIdIsFreeOnceTheDatabaseIsBack()
+    {
+        // The request timeout is long on purpose: a creation that waited for it could not answer within the bound below.
+        var requestTimeout = TimeSpan.FromSeconds(30);
+        var fastBound = TimeSpan.FromSeconds(10);
+        await using var postgres = await PrivatePostgres.StartAsync(maxConnections: 30);
+        await postgres.CreateDatabaseAsync("bgfetch");
+        await using var node = await StartNodeAsync(
+            "--BgFetch:Storage:Provider=PostgreSql",
+            $"--BgFetch:Storage:ConnectionString={postgres.ConnectionStringFor("bgfetch")}",
+            "--BgFetch:Storage:Bodies=PostgreSql",
+            $"--BgFetch:Http:RequestTimeout={requestTimeout}");
+        var client = node.Client;
+
+        // A throttled download keeps the body store writing, so the bodies store is in an outage (retrying) while the database is away.
+        using (var created = await client.CreateAsync(new { id = "known-slow", requests = new[] { $"{Origin.BaseUrl}files/known-slow.bin?size={Size}&rate={Rate}" } }))
+        {
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+
+        await client.WaitForAsync("known-slow", static r => r.Downloaded >= 2L * 1024 * 1024, "2 MiB downloaded", TimeSpan.FromSeconds(60));
+
+        await postgres.StopAsync();
+
+        // The node has seen the outage once /ready has (its probe reports to the node's store health), or the download's writes.
+        await WaitForReadyAsync(client, HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(20));
+        var during = await CreateAsync(client, "known-during", Origin);
+        Assert.True(
+            during.Status == 503 && during.Name == "UnavailableError" && during.RetryAfter is not null,
+            $"a create during a known outage answered {during}, not 503 UnavailableError with Retry-After");
+        Assert.True(
+            during.Elapsed < fastBound,
+            $"a create during a known outage took {during.Elapsed.TotalSeconds:F1} s: it waited for the store (RequestTimeout {requestTimeout.TotalSeconds} s) instead of answering at once");
+
+        // A read the registration's entity answers from memory needs no store.
+        using (var read = await client.GetAsync(new Uri("v1/registrations/known-slow", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        }
+
+        await WaitForMetricsAsync(
+            client,
+            [
+                @"^bgfetch_http_unavailable_total\{[^}]*reason=""store""[^}]*\} [1-9]",
+                @"^bgfetch_stores_unavailable\{[^}]*store=""bodies""[^}]*\} 1\b",
+                @"^bgfetch_store_retries_total\{[^}]*store=""bodies""[^}]*\} [1-9]",
+            ],
+            "during the outage");
+
+        await postgres.StartAgainAsync();
+        await WaitForReadyAsync(client, HttpStatusCode.OK, TimeSpan.FromSeconds(90));
+
+        // The 503 changed nothing: the id it was refused is free, and the creation succeeds now.
+        var after = await CreateAsync(client, "known-during", Origin);
+        Assert.True(after.Status == 201, $"a create with the id refused during the outage answered {after} once the database was back");
+        await WaitForMetricsAsync(client, [@"^bgfetch_stores_unavailable\{[^}]*store=""bodies""[^}]*\} 0\b"], "after the outage");
+        output.WriteLine($"create during the known outage: {during}; after: {after}");
+        using var aborted = await client.PostAsync(new Uri("v1/registrations/known-slow/abort", UriKind.Relative), null);
+    }
+
+    /// <summary>Polls <c>/metrics</c> until every pattern matches a line.</summary>
+    private static async Task WaitForMetricsAsync(HttpClient client, string[] patterns, string when)
+    {
+        var timeout = TimeSpan.FromSeconds(30);
+        var clock = Stopwatch.StartNew();
+        var text = "";
+        string[] missing;
+        do
+        {
+            text = await client.GetStringAsync(new Uri("metrics", UriKind.Relative));
+            missing = [.. patterns.Where(pattern => !System.Text.RegularExpressions.Regex.IsMatch(text, pattern, System.Text.RegularExpressions.RegexOptions.Multiline))];
+            if (missing.Length == 0)
+            {
+                return;
+            }
+
+            await Task.Delay(200);
+        }
+        while (clock.Elapsed < timeout);
+
+        var lines = string.Join('\n', text.Split('\n').Where(static line => line.StartsWith("bgfetch_", StringComparison.Ordinal)));
+        Assert.Fail($"/metrics did not show {string.Join(", ", missing)} {when} within {timeout.TotalSeconds} s:\n{lines}");
+    }
+
     /// <summary>
     /// Starts a node on <paramref name="postgres"/>, starts a throttled download, stops the database for
     /// <paramref name="outage"/> while creating registrations, starts it again, and checks the download ends byte-exact.
@@ -91,7 +176,14 @@ public class StoreOutageTests(ITestOutputHelper output) : NodeProcessTests
         var results = new List<CreateResult>();
         for (var n = 0; clock.Elapsed - stopped < outage; n++)
         {
-            results.Add(await CreateAsync(client, $"{prefix}-during{n}", Origin));
+            var result = await CreateAsync(client, $"{prefix}-during{n}", Origin);
+            results.Add(result);
+            if (result.Status == 503)
+            {
+                // Pacing, not waiting for a condition: the node answers 503 at once during a known outage, and a client
+                // that did not back off (as Retry-After asks) would only flood it.
+                await Task.Delay(250);
+            }
         }
 
         await postgres.StartAgainAsync();

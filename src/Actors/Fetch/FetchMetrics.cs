@@ -5,8 +5,8 @@ using System.Text.Json;
 namespace BgFetchCluster.Actors.Fetch;
 
 /// <summary>
-/// The fetch figures (registrations, records, bytes, retries, SSRF refusals, journal latency, failover restarts)
-/// as <see cref="System.Diagnostics.Metrics"/> instruments and an <see cref="System.Diagnostics.ActivitySource"/>,
+/// The fetch figures (registrations, records, bytes, retries, SSRF refusals, journal latency, failover restarts) and the
+/// store outage figures (store retries, stores in an outage, 503 answers) as <see cref="System.Diagnostics.Metrics"/> instruments and an <see cref="System.Diagnostics.ActivitySource"/>,
 /// both named <see cref="Name"/>. The node exports them with OpenTelemetry; this assembly depends on no exporter.
 /// </summary>
 public static class FetchMetrics
@@ -63,6 +63,28 @@ public static class FetchMetrics
     /// <summary>Registrations recovered while active (a crash, a hand-off, a rebalance).</summary>
     public static readonly Counter<long> FailoverRestarts =
         Meter.CreateCounter<long>("bgfetch.failover.restarts", "{registration}", "Registrations recovered while active");
+
+    /// <summary>
+    /// Store round trips that failed transiently and are retried (<see cref="Persistence.StoreResilience"/>), tagged by
+    /// <c>store</c>: <c>journal</c>, <c>snapshot</c> or <c>bodies</c>.
+    /// </summary>
+    public static readonly Counter<long> StoreRetries =
+        Meter.CreateCounter<long>("bgfetch.store.retries", "{attempt}", "Store round trips that failed transiently and are retried, by store");
+
+    /// <summary>
+    /// Stores in an outage now, tagged by <c>store</c>: 1 while at least one of its operations is waiting out transient
+    /// errors (a retry runs), 0 otherwise.
+    /// </summary>
+    public static readonly UpDownCounter<long> StoresUnavailable =
+        Meter.CreateUpDownCounter<long>("bgfetch.stores.unavailable", "{store}", "Stores in an outage now (a retry runs), by store");
+
+    /// <summary>
+    /// API answers 503 <c>UnavailableError</c>, tagged by <c>reason</c>: <c>store</c> (the store is known to be down, or
+    /// stayed away past the outage tolerance) or <c>timeout</c> (<c>BgFetch:Http:RequestTimeout</c> passed, or the cluster
+    /// did not answer).
+    /// </summary>
+    public static readonly Counter<long> HttpUnavailable =
+        Meter.CreateCounter<long>("bgfetch.http.unavailable", "{response}", "API calls answered 503 UnavailableError, by reason");
 
     /// <summary>Counts a settled registration and its records, and traces the settlement.</summary>
     internal static void Settled(RegistrationState state)

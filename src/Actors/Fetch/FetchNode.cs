@@ -116,15 +116,21 @@ public sealed class FetchNode : IDisposable
     private readonly ILogger _log;
     private readonly PostgreSqlConnections.Lease? _bodiesPool;
     private FetchEnvironment? _environment;
+    private OutageProbe? _outageProbe;
 
-    /// <summary>Prepares a node from its options; nothing runs until the actor system starts.</summary>
-    public FetchNode(FetchNodeOptions options, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
+    /// <summary>
+    /// Prepares a node from its options; nothing runs until the actor system starts. <paramref name="health"/> is the
+    /// node's <see cref="StoreHealth"/>, shared with its journal and snapshot store (a new one when null).
+    /// </summary>
+    public FetchNode(FetchNodeOptions options, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null, StoreHealth? health = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         Options = options;
         TimeProvider = timeProvider ?? TimeProvider.System;
+        Health = health ?? new StoreHealth();
         _log = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("BgFetchCluster.Fetch");
         Directory.CreateDirectory(options.DataDirectory);
+        var persistenceLog = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("BgFetchCluster.Persistence");
         if (options.EffectiveBodies == BodyStore.PostgreSql)
         {
             // Migrated on first use (PostgreSqlResponseStore), so nothing here waits for the database.
@@ -133,11 +139,14 @@ public sealed class FetchNode : IDisposable
             Store = new PostgreSqlResponseStore(
                 _bodiesPool.DataSource,
                 options.PostgreSqlSchema,
-                new StoreResilience("bodies", options.OutageTolerance, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("BgFetchCluster.Persistence"), TimeProvider));
+                new StoreResilience("bodies", options.OutageTolerance, persistenceLog, TimeProvider, Health));
         }
         else
         {
-            Store = new DiskResponseStore(Path.Combine(options.DataDirectory, "bodies"));
+            // A network volume (NFS, EFS) fails file operations for a while as a database goes away: the same retries.
+            Store = new DiskResponseStore(
+                Path.Combine(options.DataDirectory, "bodies"),
+                new StoreResilience("bodies", options.OutageTolerance, persistenceLog, TimeProvider, Health));
         }
 
         Fetcher = new Fetcher(options.Fetch);
@@ -148,6 +157,9 @@ public sealed class FetchNode : IDisposable
 
     /// <summary>The node's clock.</summary>
     public TimeProvider TimeProvider { get; }
+
+    /// <summary>What the node knows of its stores' reachability.</summary>
+    public StoreHealth Health { get; }
 
     /// <summary>The response bodies.</summary>
     public IResponseStore Store { get; }
@@ -194,6 +206,7 @@ public sealed class FetchNode : IDisposable
     {
         if (_bodiesPool is null && Options.Provider != StorageProvider.PostgreSql)
         {
+            Health.ReportSuccess();
             return null;
         }
 
@@ -208,14 +221,17 @@ public sealed class FetchNode : IDisposable
                 await command.ExecuteScalarAsync(deadline.Token).ConfigureAwait(false);
             }
 
+            Health.ReportSuccess();
             return null;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
+            Health.ReportFailure("database", $"no answer within {timeout.TotalSeconds} s");
             return $"The database did not answer within {timeout.TotalSeconds} s (unreachable, or every connection of the budget busy).";
         }
         catch (Exception exception) when (StoreErrors.IsUnavailable(exception))
         {
+            Health.ReportFailure("database", exception.Message);
             return $"The database is unavailable: {exception.Message}";
         }
         finally
@@ -227,6 +243,36 @@ public sealed class FetchNode : IDisposable
         }
     }
 
+    /// <summary>The longest a probe of <see cref="KnownStoreOutageAsync"/> waits for the database.</summary>
+    public static readonly TimeSpan OutageProbeTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long one probe's answer stands for every caller of <see cref="KnownStoreOutageAsync"/>.</summary>
+    private static readonly TimeSpan OutageProbeReuse = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Why a call that must write should be answered 503 at once (null: go ahead). Free while <see cref="Health"/> knows
+    /// of no outage. While it does, the store is probed (<see cref="StoreProblemAsync"/>, at most
+    /// <see cref="OutageProbeTimeout"/>; one probe answers every caller for a second): an outage that ended clears the
+    /// health, and one that goes on is answered within the probe's timeout instead of <c>BgFetch:Http:RequestTimeout</c>.
+    /// </summary>
+    public async Task<string?> KnownStoreOutageAsync(CancellationToken cancellationToken = default)
+    {
+        if (!Health.IsUnavailable)
+        {
+            return null;
+        }
+
+        var probe = _outageProbe;
+        if (probe is null || TimeProvider.GetElapsedTime(probe.Started) > OutageProbeReuse)
+        {
+            // Not the caller's token: the probe answers the callers of the next second too.
+            probe = new OutageProbe(TimeProvider.GetTimestamp(), StoreProblemAsync(OutageProbeTimeout, CancellationToken.None));
+            _outageProbe = probe;
+        }
+
+        return await probe.Problem.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Fails <see cref="Service"/> for whoever waits, when the system could not start.</summary>
     public void Failed(Exception exception) => _started.TrySetException(exception);
 
@@ -236,4 +282,7 @@ public sealed class FetchNode : IDisposable
         Fetcher.Dispose();
         _bodiesPool?.Dispose();
     }
+
+    /// <summary>One readiness probe started at <see cref="Started"/> (a timestamp of the node's clock) for <see cref="KnownStoreOutageAsync"/>.</summary>
+    private sealed record OutageProbe(long Started, Task<string?> Problem);
 }

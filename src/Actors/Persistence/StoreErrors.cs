@@ -15,11 +15,22 @@ public static class StoreErrors
     private const int SqliteBusy = 5;
     private const int SqliteLocked = 6;
 
+    // errno values that IOException.HResult carries on Unix (Linux, then macOS where they differ).
+    private const int Eintr = 4;
+    private const int Ebusy = 16;
+    private const int EagainLinux = 11;
+    private const int EtimedoutLinux = 110;
+    private const int EstaleLinux = 116;
+    private const int EagainMacOs = 35;
+    private const int EtimedoutMacOs = 60;
+    private const int EstaleMacOs = 70;
+
     /// <summary>
     /// True when <paramref name="exception"/> itself says the store is unavailable for now: connection refused or broken,
     /// the pool exhausted (a wait for a connection that ran out), too many connections (53300), the server shutting
     /// down or starting (57P01, 57P02, 57P03), any connection exception (class 08), a serialization failure or deadlock
-    /// (40001, 40P01), a busy or locked SQLite file; or a body store error that wraps one of those.
+    /// (40001, 40P01), a busy or locked SQLite file; a file operation that a network volume (NFS, EFS) failed for now
+    /// (<see cref="IsTransientFileError"/>); or a body store error that wraps one of those.
     /// </summary>
     public static bool IsTransient(Exception exception) => exception switch
     {
@@ -30,8 +41,32 @@ public static class StoreErrors
         NpgsqlException npgsql => npgsql.IsTransient || npgsql.InnerException is SocketException or IOException or TimeoutException,
         SqliteException sqlite => sqlite.SqliteErrorCode is SqliteBusy or SqliteLocked,
         ResponseStoreException { Failure: ResponseStoreFailure.Unavailable } => true,
+        IOException io => IsTransientFileError(io),
         _ => false,
     };
+
+    /// <summary>
+    /// True when a file operation failed with an errno (in <see cref="Exception.HResult"/> on Unix) that a network volume
+    /// answers while it is busy or reconnecting: EAGAIN (also a file locked by another handle), EINTR, EBUSY, ETIMEDOUT
+    /// (an NFS server not answering), ESTALE (a handle the server forgot across a failover; the retry opens the file
+    /// again). A full disk or quota (ENOSPC, EDQUOT) and every other error are not: they fail fast. On Windows no file
+    /// error is transient.
+    /// </summary>
+    public static bool IsTransientFileError(IOException exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        if (OperatingSystem.IsLinux())
+        {
+            return exception.HResult is Eintr or Ebusy or EagainLinux or EtimedoutLinux or EstaleLinux;
+        }
+
+        if (OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD())
+        {
+            return exception.HResult is Eintr or Ebusy or EagainMacOs or EtimedoutMacOs or EstaleMacOs;
+        }
+
+        return false;
+    }
 
     /// <summary>
     /// True when the store is unavailable according to <paramref name="exception"/> or anything it wraps (the HTTP

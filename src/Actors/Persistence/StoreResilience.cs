@@ -1,3 +1,4 @@
+using BgFetchCluster.Actors.Fetch;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Polly;
@@ -10,18 +11,29 @@ namespace BgFetchCluster.Actors.Persistence;
 /// that waits out transient errors (<see cref="StoreErrors.IsUnavailable"/>: transient, or wrapping one, as linq2db does) with exponential backoff and jitter for up
 /// to the outage tolerance (<c>BgFetch:Storage:OutageTolerance</c>), then lets the last error through. Errors that are
 /// not transient are never retried. Callers put each database round trip (or transaction) through
-/// <see cref="ExecuteAsync{T}"/>; an operation must be safe to run again after a failure midway.
+/// <see cref="ExecuteAsync{T}"/>; an operation must be safe to run again after a failure midway. Every retried round trip
+/// counts in <see cref="FetchMetrics.StoreRetries"/>, the store counts in <see cref="FetchMetrics.StoresUnavailable"/> while
+/// one of its operations retries, and the node's <see cref="StoreHealth"/> hears of every transient error and success.
 /// </summary>
 public sealed partial class StoreResilience
 {
     private static readonly ResiliencePropertyKey<long> StartedKey = new("bgfetch.store.started");
+    private static readonly ResiliencePropertyKey<bool> RetryingKey = new("bgfetch.store.retrying");
 
     private readonly ResiliencePipeline _pipeline;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _log;
+    private readonly StoreHealth? _health;
+    private readonly KeyValuePair<string, object?> _storeTag;
 
-    /// <summary>Creates the pipeline of the store called <paramref name="store"/> (for logs).</summary>
-    public StoreResilience(string store, TimeSpan outageTolerance, ILogger? logger = null, TimeProvider? timeProvider = null)
+    // Operations of this store retrying now; the store is in an outage while there is one.
+    private int _retrying;
+
+    /// <summary>
+    /// Creates the pipeline of the store called <paramref name="store"/> (for logs and the metrics' <c>store</c> tag), which
+    /// reports to the node's <paramref name="health"/> when there is one.
+    /// </summary>
+    public StoreResilience(string store, TimeSpan outageTolerance, ILogger? logger = null, TimeProvider? timeProvider = null, StoreHealth? health = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(store);
         ArgumentOutOfRangeException.ThrowIfLessThan(outageTolerance, TimeSpan.Zero);
@@ -29,6 +41,8 @@ public sealed partial class StoreResilience
         OutageTolerance = outageTolerance;
         _timeProvider = timeProvider ?? TimeProvider.System;
         _log = logger ?? NullLogger.Instance;
+        _health = health;
+        _storeTag = new("store", store);
         _pipeline = new ResiliencePipelineBuilder { Name = "bgfetch-" + store, TimeProvider = _timeProvider }
             .AddRetry(new RetryStrategyOptions
             {
@@ -42,8 +56,11 @@ public sealed partial class StoreResilience
                 MaxRetryAttempts = int.MaxValue,
                 OnRetry = args =>
                 {
+                    FetchMetrics.StoreRetries.Add(1, _storeTag);
                     if (args.AttemptNumber == 0)
                     {
+                        args.Context.Properties.Set(RetryingKey, true);
+                        EnterOutage();
                         LogUnavailable(_log, Store, OutageTolerance, args.Outcome.Exception?.Message ?? "no error");
                     }
                     else
@@ -74,10 +91,17 @@ public sealed partial class StoreResilience
         context.Properties.Set(StartedKey, _timeProvider.GetTimestamp());
         try
         {
-            return await _pipeline.ExecuteAsync(static (ctx, op) => op(ctx.CancellationToken), context, operation).ConfigureAwait(false);
+            var result = await _pipeline.ExecuteAsync(static (ctx, op) => op(ctx.CancellationToken), context, operation).ConfigureAwait(false);
+            _health?.ReportSuccess();
+            return result;
         }
         finally
         {
+            if (context.Properties.GetValue(RetryingKey, false))
+            {
+                LeaveOutage();
+            }
+
             ResilienceContextPool.Shared.Return(context);
         }
     }
@@ -95,12 +119,30 @@ public sealed partial class StoreResilience
             cancellationToken).ConfigureAwait(false);
     }
 
+    private void EnterOutage()
+    {
+        if (Interlocked.Increment(ref _retrying) == 1)
+        {
+            FetchMetrics.StoresUnavailable.Add(1, _storeTag);
+        }
+    }
+
+    private void LeaveOutage()
+    {
+        if (Interlocked.Decrement(ref _retrying) == 0)
+        {
+            FetchMetrics.StoresUnavailable.Add(-1, _storeTag);
+        }
+    }
+
     private bool ShouldRetry(Exception? exception, ResilienceContext context)
     {
         if (exception is null || context.CancellationToken.IsCancellationRequested || !StoreErrors.IsUnavailable(exception))
         {
             return false;
         }
+
+        _health?.ReportFailure(Store, exception.Message);
 
         var started = context.Properties.GetValue(StartedKey, _timeProvider.GetTimestamp());
         if (_timeProvider.GetElapsedTime(started) < OutageTolerance)

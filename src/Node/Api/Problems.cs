@@ -44,13 +44,28 @@ public static class Problems
 
     /// <summary>
     /// 503 <c>UnavailableError</c> with <c>Retry-After</c>: the node cannot reach its store (or the cluster) right now.
-    /// Nothing was changed (docs/api.md, "Errors every call may answer").
+    /// Nothing was changed (docs/api.md, "Errors every call may answer"). <paramref name="reason"/> is the
+    /// <c>reason</c> tag of <c>bgfetch.http.unavailable</c> (<see cref="UnavailableReason"/>).
     /// </summary>
-    public static ProblemHttpResult Unavailable(HttpContext http, string detail)
+    public static ProblemHttpResult Unavailable(HttpContext http, string detail, string reason)
     {
         ArgumentNullException.ThrowIfNull(http);
+        http.Items[UnavailableReason.ItemKey] = reason;
         http.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return Of(503, "UnavailableError", detail);
+    }
+
+    /// <summary>The <c>reason</c> tag values of the 503 counter (<c>bgfetch.http.unavailable</c>, docs/api.md "Metrics").</summary>
+    public static class UnavailableReason
+    {
+        /// <summary>The store is known to be down, or stayed away past the outage tolerance.</summary>
+        public const string Store = "store";
+
+        /// <summary><c>BgFetch:Http:RequestTimeout</c> passed, or the cluster did not answer.</summary>
+        public const string Timeout = "timeout";
+
+        /// <summary>Where a handler leaves the reason of its 503 for the counter (<see cref="HttpContext.Items"/>).</summary>
+        internal const string ItemKey = "bgfetch.unavailable.reason";
     }
 
     /// <summary>400 <c>TypeError</c>.</summary>
@@ -73,6 +88,10 @@ public static class Problems
         if (status == StatusCodes.Status503ServiceUnavailable && !context.HttpContext.Response.HasStarted)
         {
             context.HttpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (context.Exception is { } exception && !context.HttpContext.Items.ContainsKey(UnavailableReason.ItemKey))
+            {
+                context.HttpContext.Items[UnavailableReason.ItemKey] = exception is AskTimeoutException ? UnavailableReason.Timeout : UnavailableReason.Store;
+            }
         }
 
         // Routing refuses a body that is not JSON (415) before a handler can explain; every problem says what went wrong.

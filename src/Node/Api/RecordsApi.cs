@@ -143,7 +143,7 @@ public static class RecordsApi
         }
         catch (OperationCanceledException) when (storeWait.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            return Problems.Unavailable(http, $"The body store did not answer within {options.RequestTimeout.TotalSeconds} s; nothing was changed.");
+            return Problems.Unavailable(http, $"The body store did not answer within {options.RequestTimeout.TotalSeconds} s; nothing was changed.", Problems.UnavailableReason.Timeout);
         }
     }
 

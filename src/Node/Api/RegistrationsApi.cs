@@ -109,6 +109,15 @@ public static class RegistrationsApi
         try
         {
             var node = await host.Node;
+
+            // During a known store outage a creation could only wait BgFetch:Http:RequestTimeout and answer 503 (or land
+            // later and be undone): answer it now, before anything is asked of the cluster, so nothing is changed.
+            if (await host.KnownStoreOutageAsync(cancellationToken) is { } outage)
+            {
+                return Problems.Unavailable(
+                    http, $"The node cannot reach its store ({outage}); nothing was changed by this call.", Problems.UnavailableReason.Store);
+            }
+
             var view = await node.Service.CreateAsync(Scopes.Of(http), body, cancellationToken);
             return TypedResults.Created($"/v1/registrations/{Uri.EscapeDataString(view.Id)}", view);
         }

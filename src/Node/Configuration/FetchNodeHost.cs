@@ -24,6 +24,12 @@ public sealed class FetchNodeHost(FetchNode node)
     public string? Address => node.Service.IsCompletedSuccessfully ? Cluster.Get(node.Environment.System).SelfAddress.ToString() : null;
 
     /// <summary>
+    /// Why a creation should be answered 503 at once (null: go ahead): the node knows its store is down, and a probe
+    /// confirms it (<see cref="FetchNode.KnownStoreOutageAsync"/>).
+    /// </summary>
+    public Task<string?> KnownStoreOutageAsync(CancellationToken cancellationToken = default) => node.KnownStoreOutageAsync(cancellationToken);
+
+    /// <summary>
     /// Why the node cannot serve yet (null when it can): it is starting, it cannot reach its store, it is not an <c>Up</c>
     /// member of its cluster (joining, leaving, or down), or a shard region is not registered with its coordinator.
     /// </summary>

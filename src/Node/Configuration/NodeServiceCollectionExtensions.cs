@@ -1,4 +1,5 @@
 using BgFetchCluster.Actors.Fetch;
+using BgFetchCluster.Actors.Persistence;
 using BgFetchCluster.Messages.Fetch.Api;
 using BgFetchCluster.Node.Api;
 using Microsoft.AspNetCore.Http.Timeouts;
@@ -20,8 +21,10 @@ public static class NodeServiceCollectionExtensions
         builder.Services.AddSingleton(TimeProvider.System);
         var nodeOptions = settings.ToNodeOptions(isDevelopment);
         builder.Services.AddSingleton(nodeOptions);
+        // One per node, shared by the body store (FetchNode) and the journal and snapshot plugins (through Akka.DependencyInjection).
+        builder.Services.AddSingleton<StoreHealth>();
         builder.Services.AddSingleton(services => new FetchNode(
-            nodeOptions, services.GetRequiredService<ILoggerFactory>(), services.GetRequiredService<TimeProvider>()));
+            nodeOptions, services.GetRequiredService<ILoggerFactory>(), services.GetRequiredService<TimeProvider>(), services.GetRequiredService<StoreHealth>()));
         builder.Services.AddSingleton<FetchNodeHost>();
         builder.Services.AddBgFetchAkka(settings, builder.Configuration);
         builder.Services.AddProblemDetails(static options => options.CustomizeProblemDetails = Problems.AddName);
@@ -41,7 +44,10 @@ public static class NodeServiceCollectionExtensions
             Timeout = settings.Http.RequestTimeout,
             TimeoutStatusCode = StatusCodes.Status503ServiceUnavailable,
             WriteTimeoutResponse = context => Problems
-                .Unavailable(context, $"The cluster did not answer within {settings.Http.RequestTimeout.TotalSeconds} s (BgFetch:Http:RequestTimeout); nothing was changed by this call.")
+                .Unavailable(
+                    context,
+                    $"The cluster did not answer within {settings.Http.RequestTimeout.TotalSeconds} s (BgFetch:Http:RequestTimeout); nothing was changed by this call.",
+                    Problems.UnavailableReason.Timeout)
                 .ExecuteAsync(context),
         }));
         builder.Services.ConfigureHttpJsonOptions(options =>

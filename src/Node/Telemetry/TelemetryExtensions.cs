@@ -1,4 +1,5 @@
 using BgFetchCluster.Actors.Fetch;
+using BgFetchCluster.Node.Api;
 using BgFetchCluster.Node.Configuration;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
@@ -60,6 +61,34 @@ public static class TelemetryExtensions
         }
 
         return app;
+    }
+
+    /// <summary>
+    /// Counts every 503 of the <c>/v1/</c> API in <see cref="FetchMetrics.HttpUnavailable"/> when its headers go out,
+    /// whoever wrote it (a handler, the request-timeout policy, the exception handler), by the reason the writer left
+    /// (<see cref="Problems.UnavailableReason"/>; <c>timeout</c> when none did).
+    /// </summary>
+    public static IApplicationBuilder UseUnavailableCounter(this IApplicationBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        return app.Use((context, next) =>
+        {
+            if (context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal))
+            {
+                context.Response.OnStarting(() =>
+                {
+                    if (context.Response.StatusCode == StatusCodes.Status503ServiceUnavailable)
+                    {
+                        var reason = context.Items[Problems.UnavailableReason.ItemKey] as string ?? Problems.UnavailableReason.Timeout;
+                        FetchMetrics.HttpUnavailable.Add(1, new KeyValuePair<string, object?>("reason", reason));
+                    }
+
+                    return Task.CompletedTask;
+                });
+            }
+
+            return next(context);
+        });
     }
 
     private static TelemetrySettings Settings(IConfiguration configuration) =>

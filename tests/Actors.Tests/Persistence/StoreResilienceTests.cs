@@ -1,4 +1,6 @@
+using System.Diagnostics.Metrics;
 using System.Net.Sockets;
+using BgFetchCluster.Actors.Fetch;
 using BgFetchCluster.Actors.Fetch.Storage;
 using BgFetchCluster.Actors.Persistence;
 using Microsoft.Data.Sqlite;
@@ -121,5 +123,118 @@ public sealed class StoreResilienceTests
         Assert.Equal(2, attempts);
     }
 
+    [Fact]
+    public async Task ExecuteAsync_TransientErrorsThenSuccess_CountsEachRetryAndTheOutageOnlyWhileItRetries()
+    {
+        var store = "metrics-" + Guid.NewGuid().ToString("N");
+        using var metrics = new StoreMetrics(store);
+        var resilience = new StoreResilience(store, TimeSpan.FromMinutes(1));
+        var attempts = 0;
+        long inOutageAtTheLastAttempt = -1;
+        await resilience.ExecuteAsync(
+            _ =>
+            {
+                if (++attempts < 3)
+                {
+                    throw Postgres(PostgresErrorCodes.CannotConnectNow);
+                }
+
+                inOutageAtTheLastAttempt = metrics.Unavailable;
+                return ValueTask.FromResult(true);
+            });
+
+        Assert.Equal(2, metrics.Retries);
+        Assert.Equal(1, inOutageAtTheLastAttempt);
+        Assert.Equal(0, metrics.Unavailable);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_AnErrorThatIsNotTransient_CountsNoRetryAndNoOutage()
+    {
+        var store = "metrics-" + Guid.NewGuid().ToString("N");
+        using var metrics = new StoreMetrics(store);
+        var health = new StoreHealth();
+        var resilience = new StoreResilience(store, TimeSpan.FromMinutes(1), health: health);
+        await Assert.ThrowsAsync<PostgresException>(async () => await resilience.ExecuteAsync<int>(_ => throw Postgres(PostgresErrorCodes.UniqueViolation)));
+
+        Assert.Equal(0, metrics.Retries);
+        Assert.Equal(0, metrics.Unavailable);
+        Assert.False(health.IsUnavailable);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_TransientErrorThenSuccess_TheSharedHealthIsUnavailableUntilTheSuccess()
+    {
+        var health = new StoreHealth();
+        var resilience = new StoreResilience("journal", TimeSpan.FromMinutes(1), health: health);
+        var attempts = 0;
+        var unavailableWhileRetrying = false;
+        await resilience.ExecuteAsync(
+            _ =>
+            {
+                if (++attempts == 1)
+                {
+                    throw Postgres(PostgresErrorCodes.AdminShutdown);
+                }
+
+                unavailableWhileRetrying = health.IsUnavailable;
+                return ValueTask.FromResult(true);
+            });
+
+        Assert.True(unavailableWhileRetrying, "the health did not know of the outage while the operation retried");
+        Assert.False(health.IsUnavailable, "the health still reports an outage after the operation succeeded");
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_TransientErrorPastTheTolerance_TheHealthStaysUnavailableUntilAnotherStoreSucceeds()
+    {
+        var health = new StoreHealth();
+        var journal = new StoreResilience("journal", TimeSpan.Zero, health: health);
+        var bodies = new StoreResilience("bodies", TimeSpan.FromMinutes(1), health: health);
+        await Assert.ThrowsAsync<PostgresException>(async () => await journal.ExecuteAsync<int>(_ => throw Postgres(PostgresErrorCodes.CannotConnectNow)));
+
+        Assert.True(health.IsUnavailable);
+        Assert.Contains("journal", health.Reason, StringComparison.Ordinal);
+        await bodies.ExecuteAsync(_ => ValueTask.FromResult(1));
+        Assert.False(health.IsUnavailable);
+        Assert.Null(health.Reason);
+    }
+
     private static PostgresException Postgres(string sqlState) => new("test error", "ERROR", "ERROR", sqlState);
+
+    /// <summary>The store metrics of one store name (<c>bgfetch.store.retries</c>, <c>bgfetch.stores.unavailable</c>), as this test sees them.</summary>
+    private sealed class StoreMetrics : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private long _retries;
+        private long _unavailable;
+
+        public StoreMetrics(string store)
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == FetchMetrics.Name && instrument.Name is "bgfetch.store.retries" or "bgfetch.stores.unavailable")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+            {
+                foreach (var tag in tags)
+                {
+                    if (tag.Key == "store" && Equals(tag.Value, store))
+                    {
+                        Interlocked.Add(ref instrument.Name == "bgfetch.store.retries" ? ref _retries : ref _unavailable, value);
+                    }
+                }
+            });
+            _listener.Start();
+        }
+
+        public long Retries => Interlocked.Read(ref _retries);
+
+        public long Unavailable => Interlocked.Read(ref _unavailable);
+
+        public void Dispose() => _listener.Dispose();
+    }
 }

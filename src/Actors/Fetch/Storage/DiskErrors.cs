@@ -1,3 +1,5 @@
+using BgFetchCluster.Actors.Persistence;
+
 namespace BgFetchCluster.Actors.Fetch.Storage;
 
 /// <summary>Turns file system exceptions into <see cref="ResponseStoreException"/>s the fetch domain can act on, in one place.</summary>
@@ -13,15 +15,26 @@ internal static class DiskErrors
     /// <summary>Whether <paramref name="exception"/> is a storage failure (rather than cancellation or a bug).</summary>
     public static bool IsStorageError(Exception exception) => exception is IOException or UnauthorizedAccessException;
 
-    /// <summary>Translates a storage failure while trying to <paramref name="operation"/> a body.</summary>
+    /// <summary>
+    /// Translates a storage failure while trying to <paramref name="operation"/> a body: a full disk to
+    /// <see cref="ResponseStoreFailure.DiskFull"/>, an error a network volume answers for now
+    /// (<see cref="StoreErrors.IsTransientFileError"/>) to <see cref="ResponseStoreFailure.Unavailable"/> (retried by the
+    /// store, then a paused download or a 503), anything else to <see cref="ResponseStoreFailure.IoError"/>.
+    /// </summary>
     public static ResponseStoreException Translate(Exception exception, string registrationKey, int recordIndex, string operation)
     {
         var what = recordIndex >= 0
             ? $"record {recordIndex} of registration '{registrationKey}'"
             : $"registration '{registrationKey}'";
-        return IsDiskFull(exception)
+        if (IsDiskFull(exception))
+        {
+            return new ResponseStoreException(
+                ResponseStoreFailure.DiskFull, registrationKey, recordIndex, $"The disk is full: could not {operation} the body of {what}.", exception);
+        }
+
+        return exception is IOException io && StoreErrors.IsTransientFileError(io)
             ? new ResponseStoreException(
-                ResponseStoreFailure.DiskFull, registrationKey, recordIndex, $"The disk is full: could not {operation} the body of {what}.", exception)
+                ResponseStoreFailure.Unavailable, registrationKey, recordIndex, $"The body volume is unavailable for now: could not {operation} the body of {what}: {exception.Message}", exception)
             : new ResponseStoreException(
                 ResponseStoreFailure.IoError, registrationKey, recordIndex, $"Could not {operation} the body of {what}: {exception.Message}", exception);
     }

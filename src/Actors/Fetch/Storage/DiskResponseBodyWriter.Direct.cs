@@ -58,7 +58,8 @@ internal sealed partial class DiskResponseBodyWriter
 
         if (pad > 0)
         {
-            WriteToFile(data.Span[..pad]);
+            // The switch to direct mode is not retried in place (a transient error faults the writer; see the remarks).
+            TryWriteToFile(data.Span[..pad])?.Throw();
             _hash.AppendData(data.Span[..pad]);
             Length += pad;
             data = data[pad..];

@@ -1,5 +1,7 @@
 using System.Buffers;
+using System.Runtime.ExceptionServices;
 using System.Security.Cryptography;
+using BgFetchCluster.Actors.Persistence;
 using Microsoft.Win32.SafeHandles;
 
 namespace BgFetchCluster.Actors.Fetch.Storage;
@@ -9,6 +11,16 @@ namespace BgFetchCluster.Actors.Fetch.Storage;
 /// States: Writable → Completed (CompleteAsync) → Disposed, or Writable → Faulted (a write or flush failed or was
 /// cancelled midway, so the file and the hash may disagree) → Disposed. Only Writable accepts writes; a faulted
 /// writer is reopened at the last checkpoint, which truncates whatever the failed write left behind.
+/// <para>
+/// A write or a buffer flush that a network volume fails for now (<see cref="StoreErrors.IsTransientFileError"/>) is
+/// retried in place through the store's <see cref="StoreResilience"/>: each attempt writes what the file buffer holds
+/// and then the chunk again from <see cref="Length"/>, the same bytes at the same offsets, so a partial write is
+/// overwritten, never doubled, and the chunk is hashed once. The fsync of a checkpoint is not retried: after a failed
+/// fsync Linux may already have dropped the dirty pages and a second one would report success for bytes that are lost,
+/// so the writer faults (as <see cref="ResponseStoreFailure.Unavailable"/>) and the download reopens at the last
+/// checkpoint, which writes them again. Neither are the aligned chunks past 8 MiB (O_DIRECT): their failure faults the
+/// writer the same way.
+/// </para>
 /// </remarks>
 internal sealed partial class DiskResponseBodyWriter : IResponseBodyWriter
 {
@@ -23,13 +35,16 @@ internal sealed partial class DiskResponseBodyWriter : IResponseBodyWriter
     private readonly string _registrationKey;
     private readonly int _recordIndex;
     private readonly Action _release;
+    private readonly StoreResilience _resilience;
     private readonly long _openedAt;
     private WriterState _state = WriterState.Writable;
     private string? _digest;
     private long _writebackFrom;
 
-    private DiskResponseBodyWriter(FileStream file, IncrementalHash hash, string registrationKey, int recordIndex, long length, Action release)
+    private DiskResponseBodyWriter(
+        FileStream file, IncrementalHash hash, string registrationKey, int recordIndex, long length, Action release, StoreResilience resilience)
     {
+        _resilience = resilience;
         _file = file;
         _hash = hash;
         _registrationKey = registrationKey;
@@ -54,10 +69,17 @@ internal sealed partial class DiskResponseBodyWriter : IResponseBodyWriter
 
     /// <summary>
     /// Opens the file at <paramref name="path"/>, truncates it to <paramref name="offset"/> and hashes that prefix;
-    /// <paramref name="release"/> runs once when the writer is disposed or fails to open, freeing the record for another writer.
+    /// <paramref name="release"/> runs once when the writer is disposed, freeing the record for another writer (a failed
+    /// open leaves that to the caller, which may try again). Writes retry through <paramref name="resilience"/>.
     /// </summary>
     public static async Task<DiskResponseBodyWriter> OpenAsync(
-        string path, string registrationKey, int recordIndex, long offset, Action release, CancellationToken cancellationToken = default)
+        string path,
+        string registrationKey,
+        int recordIndex,
+        long offset,
+        Action release,
+        StoreResilience resilience,
+        CancellationToken cancellationToken = default)
     {
         FileStream? file = null;
         var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -101,7 +123,7 @@ internal sealed partial class DiskResponseBodyWriter : IResponseBodyWriter
             }
 
             await HashPrefixAsync(file, hash, registrationKey, recordIndex, offset, cancellationToken).ConfigureAwait(false);
-            return new DiskResponseBodyWriter(file, hash, registrationKey, recordIndex, offset, release);
+            return new DiskResponseBodyWriter(file, hash, registrationKey, recordIndex, offset, release, resilience);
         }
         catch (Exception e)
         {
@@ -111,7 +133,6 @@ internal sealed partial class DiskResponseBodyWriter : IResponseBodyWriter
                 await file.DisposeAsync().ConfigureAwait(false);
             }
 
-            release();
             if (e is FileNotFoundException or DirectoryNotFoundException && offset > 0)
             {
                 throw MissingPrefix(registrationKey, recordIndex, offset, 0);
@@ -148,13 +169,17 @@ internal sealed partial class DiskResponseBodyWriter : IResponseBodyWriter
         // With as many bodies being written as there are cores, the cores are busy anyway and the hop only costs.
         if (data.Length < ParallelHashBytes || Volatile.Read(ref _openWriterCount) >= Environment.ProcessorCount)
         {
-            WriteToFile(data.Span);
+            if (TryWriteToFile(data.Span) is { } transient)
+            {
+                return RewriteThenAppendAsync(data, transient, cancellationToken);
+            }
+
             _hash.AppendData(data.Span);
             Appended(data.Length);
             return ValueTask.CompletedTask;
         }
 
-        return WriteAndHashAsync(data);
+        return WriteAndHashAsync(data, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -248,12 +273,15 @@ internal sealed partial class DiskResponseBodyWriter : IResponseBodyWriter
     /// read it), so hashing no longer adds to the time per chunk when a core is free. Completes only when both are
     /// done: the caller reuses the buffer afterwards.
     /// </summary>
-    private async ValueTask WriteAndHashAsync(ReadOnlyMemory<byte> data)
+    private async ValueTask WriteAndHashAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         var hashing = Task.Run(() => _hash.AppendData(data.Span));
         try
         {
-            WriteToFile(data.Span);
+            if (TryWriteToFile(data.Span) is { } transient)
+            {
+                await RewriteAsync(data, transient, cancellationToken).ConfigureAwait(false);
+            }
         }
         finally
         {
@@ -268,16 +296,67 @@ internal sealed partial class DiskResponseBodyWriter : IResponseBodyWriter
     /// pages few), while FileStream.WriteAsync on Linux queues that same synchronous write to the thread pool,
     /// costing two thread hops per chunk for nothing.
     /// </summary>
-    private void WriteToFile(ReadOnlySpan<byte> data)
+    /// <returns>Null when written; the error when the volume failed the write for now and the store retries.</returns>
+    private ExceptionDispatchInfo? TryWriteToFile(ReadOnlySpan<byte> data)
     {
         try
         {
             _file.Write(data);
+            return null;
         }
         catch (Exception e) when (DiskErrors.IsStorageError(e))
         {
-            throw DiskErrors.Translate(e, _registrationKey, _recordIndex, "write");
+            var translated = DiskErrors.Translate(e, _registrationKey, _recordIndex, "write");
+            if (translated.Failure == ResponseStoreFailure.Unavailable && _resilience.OutageTolerance > TimeSpan.Zero)
+            {
+                return ExceptionDispatchInfo.Capture(translated);
+            }
+
+            throw translated;
         }
+    }
+
+    /// <summary>Finishes a write that failed for now (<see cref="TryWriteToFile"/>) again, then hashes and counts it.</summary>
+    private async ValueTask RewriteThenAppendAsync(ReadOnlyMemory<byte> data, ExceptionDispatchInfo transient, CancellationToken cancellationToken)
+    {
+        await RewriteAsync(data, transient, cancellationToken).ConfigureAwait(false);
+        _hash.AppendData(data.Span);
+        Appended(data.Length);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="data"/> again at <see cref="Length"/> through the store's retries, after the first attempt
+    /// failed with <paramref name="transient"/>. The FileStream may hold part of the chunk in its buffer (it copies into
+    /// the buffer before flushing a full one): moving the position writes the buffer where it belongs (a write that
+    /// fails does not advance the file position), then the whole chunk is written from <see cref="Length"/> over
+    /// whatever of it landed. The first failure is replayed as the pipeline's first outcome, so it waits, counts and
+    /// reports like any failed round trip.
+    /// </summary>
+    private ValueTask RewriteAsync(ReadOnlyMemory<byte> data, ExceptionDispatchInfo transient, CancellationToken cancellationToken)
+    {
+        var first = transient;
+        return _resilience.ExecuteAsync(
+            _ =>
+            {
+                if (first is { } failed)
+                {
+                    first = null;
+                    failed.Throw();
+                }
+
+                try
+                {
+                    _file.Position = Length;
+                    _file.Write(data.Span);
+                }
+                catch (Exception e) when (DiskErrors.IsStorageError(e))
+                {
+                    throw DiskErrors.Translate(e, _registrationKey, _recordIndex, "write");
+                }
+
+                return ValueTask.CompletedTask;
+            },
+            cancellationToken);
     }
 
     private void Appended(int count)
@@ -320,10 +399,18 @@ internal sealed partial class DiskResponseBodyWriter : IResponseBodyWriter
 
         try
         {
-            await _file.FlushAsync(cancellationToken).ConfigureAwait(false);
+            // The buffer (at most 64 KiB) is written synchronously, like the chunks: a write that fails does not move
+            // the file position, so an attempt again writes the same bytes at the same offset.
+            await _resilience.ExecuteAsync(
+                _ =>
+                {
+                    _file.Flush(flushToDisk: false);
+                    return ValueTask.CompletedTask;
+                },
+                cancellationToken).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
             // fsync has no asynchronous form; the buffer is already empty, so this only waits for the device. It
-            // runs once per checkpoint, not per chunk.
+            // runs once per checkpoint, not per chunk, and is never retried (see the remarks).
             _file.Flush(flushToDisk: true);
         }
         catch (Exception e) when (DiskErrors.IsStorageError(e))

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using BgFetchCluster.Actors.Persistence;
 
 namespace BgFetchCluster.Actors.Fetch.Storage;
 
@@ -16,6 +17,12 @@ namespace BgFetchCluster.Actors.Fetch.Storage;
 /// allocation per creation, about a tenth of the node's CPU when many one-request registrations arrive
 /// (bench/README.md, W4). Prefix directories are never removed: deleting one would race with a writer of
 /// another registration creating its directory under it, and there are at most 256 of them.
+/// <para>
+/// A network volume (NFS, EFS) answers some operations with EAGAIN, EINTR, EBUSY, ETIMEDOUT or ESTALE for a while
+/// (<see cref="StoreErrors.IsTransientFileError"/>): opening, reading, deleting and measuring, and a writer's writes and
+/// buffer flushes, run through the store's <see cref="StoreResilience"/> like the PostgreSQL body store's round trips.
+/// A full disk is never retried.
+/// </para>
 /// </remarks>
 public sealed class DiskResponseStore : IResponseStore
 {
@@ -30,13 +37,20 @@ public sealed class DiskResponseStore : IResponseStore
     // hashes; on Linux FileShare cannot stop that (advisory locks are shared), so this set does.
     private readonly ConcurrentDictionary<string, byte> _openWriters = new(StringComparer.Ordinal);
 
-    /// <summary>Creates a store rooted at <paramref name="directory"/>, creating the directory if needed.</summary>
-    public DiskResponseStore(string directory)
+    /// <summary>
+    /// Creates a store rooted at <paramref name="directory"/>, creating the directory if needed; transient file errors
+    /// are retried through <paramref name="resilience"/> (none: they surface at once).
+    /// </summary>
+    public DiskResponseStore(string directory, StoreResilience? resilience = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         _directory = Path.GetFullPath(directory);
+        Resilience = resilience ?? StoreResilience.None;
         Directory.CreateDirectory(_directory);
     }
+
+    /// <summary>The store's retries of transient file errors.</summary>
+    internal StoreResilience Resilience { get; }
 
     /// <inheritdoc />
     public async Task<IResponseBodyWriter> OpenWriterAsync(
@@ -59,9 +73,12 @@ public sealed class DiskResponseStore : IResponseStore
 
         try
         {
-            return await DiskResponseBodyWriter
-                .OpenAsync(path, registrationKey, recordIndex, offset, () => _openWriters.TryRemove(path, out _), cancellationToken)
-                .ConfigureAwait(false);
+            // Opening is safe to repeat: each attempt truncates to the offset and hashes the prefix again.
+            return await Resilience.ExecuteAsync<IResponseBodyWriter>(
+                async token => await DiskResponseBodyWriter
+                    .OpenAsync(path, registrationKey, recordIndex, offset, () => _openWriters.TryRemove(path, out _), Resilience, token)
+                    .ConfigureAwait(false),
+                cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -71,12 +88,42 @@ public sealed class DiskResponseStore : IResponseStore
     }
 
     /// <inheritdoc />
-    public Task<StoredBody?> OpenReadAsync(string registrationKey, int recordIndex, CancellationToken cancellationToken = default)
+    public async Task<StoredBody?> OpenReadAsync(string registrationKey, int recordIndex, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(registrationKey);
         ArgumentOutOfRangeException.ThrowIfNegative(recordIndex);
         cancellationToken.ThrowIfCancellationRequested();
+        return await Resilience.ExecuteAsync(
+            _ => ValueTask.FromResult(OpenReadOnce(registrationKey, recordIndex)), cancellationToken).ConfigureAwait(false);
+    }
 
+    /// <inheritdoc />
+    public async Task DeleteRegistrationAsync(string registrationKey, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(registrationKey);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        // Idempotent: a retry deletes what the failed attempt left.
+        await Resilience.ExecuteAsync(
+            _ =>
+            {
+                DeleteOnce(registrationKey);
+                return ValueTask.CompletedTask;
+            },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<long> GetStoredBytesAsync(string registrationKey, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(registrationKey);
+        cancellationToken.ThrowIfCancellationRequested();
+        return await Resilience.ExecuteAsync(_ => ValueTask.FromResult(StoredBytesOnce(registrationKey)), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>One attempt at opening a record's body for reading (null: none is stored).</summary>
+    private StoredBody? OpenReadOnce(string registrationKey, int recordIndex)
+    {
         var options = new FileStreamOptions
         {
             Mode = FileMode.Open,
@@ -90,11 +137,11 @@ public sealed class DiskResponseStore : IResponseStore
         try
         {
             var stream = new FileStream(RecordPath(registrationKey, recordIndex), options);
-            return Task.FromResult<StoredBody?>(new StoredBody(stream));
+            return new StoredBody(stream);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            return Task.FromResult<StoredBody?>(null);
+            return null;
         }
         catch (Exception e) when (DiskErrors.IsStorageError(e))
         {
@@ -102,11 +149,9 @@ public sealed class DiskResponseStore : IResponseStore
         }
     }
 
-    /// <inheritdoc />
-    public Task DeleteRegistrationAsync(string registrationKey, CancellationToken cancellationToken = default)
+    /// <summary>One attempt at deleting every body of a registration.</summary>
+    private void DeleteOnce(string registrationKey)
     {
-        ArgumentNullException.ThrowIfNull(registrationKey);
-        cancellationToken.ThrowIfCancellationRequested();
         var name = HashKey(registrationKey);
         try
         {
@@ -123,15 +168,11 @@ public sealed class DiskResponseStore : IResponseStore
         {
             throw DiskErrors.Translate(e, registrationKey, -1, "delete");
         }
-
-        return Task.CompletedTask;
     }
 
-    /// <inheritdoc />
-    public Task<long> GetStoredBytesAsync(string registrationKey, CancellationToken cancellationToken = default)
+    /// <summary>One attempt at adding up the stored bytes of a registration.</summary>
+    private long StoredBytesOnce(string registrationKey)
     {
-        ArgumentNullException.ThrowIfNull(registrationKey);
-        cancellationToken.ThrowIfCancellationRequested();
         var name = HashKey(registrationKey);
         long total = 0;
         try
@@ -150,7 +191,7 @@ public sealed class DiskResponseStore : IResponseStore
             throw DiskErrors.Translate(e, registrationKey, -1, "measure");
         }
 
-        return Task.FromResult(total);
+        return total;
     }
 
     /// <summary>Returns the file that holds a record's body.</summary>

@@ -70,7 +70,8 @@ public sealed partial class BgFetchJournal : AsyncWriteJournal
         // Transient store errors are waited out for the outage tolerance (issue 19) before a write or a recovery fails.
         _journal = new ResilientJournal(
             _journal,
-            new StoreResilience("journal", _settings.OutageTolerance, PluginLogging.For(_system, "BgFetchCluster.Persistence")));
+            new StoreResilience(
+                "journal", _settings.OutageTolerance, PluginLogging.For(_system, "BgFetchCluster.Persistence"), health: PluginHealth.For(_system)));
         _batching = new BatchingJournal(_journal, _settings.MaxBatchSize);
 
         // Started now, awaited by every call: the migration is idempotent, and recovery requests that

@@ -41,7 +41,8 @@ public sealed class BgFetchSnapshotStore : SnapshotStore
         (_store, _owned) = _settings.CreateSnapshotStore();
         _store = new ResilientSnapshotStore(
             _store,
-            new StoreResilience("snapshot", _settings.OutageTolerance, PluginLogging.For(_system, "BgFetchCluster.Persistence")));
+            new StoreResilience(
+                "snapshot", _settings.OutageTolerance, PluginLogging.For(_system, "BgFetchCluster.Persistence"), health: PluginHealth.For(_system)));
         _ = ReadyAsync();
     }
 
