@@ -35,7 +35,8 @@ public sealed class ResilientSqlJournal : SqlWriteJournal
         _resilience = new StoreResilience(
             "journal",
             ResilientSql.OutageTolerance(journalConfig),
-            PluginLogging.For(Context.System, "BgFetchCluster.Persistence"));
+            PluginLogging.For(Context.System, "BgFetchCluster.Persistence"),
+            health: PluginHealth.For(Context.System));
     }
 
     /// <inheritdoc />
@@ -104,7 +105,8 @@ public sealed class ResilientSqlSnapshotStore : SqlSnapshotStore
         _resilience = new StoreResilience(
             "snapshot",
             ResilientSql.OutageTolerance(snapshotConfig),
-            PluginLogging.For(Context.System, "BgFetchCluster.Persistence"));
+            PluginLogging.For(Context.System, "BgFetchCluster.Persistence"),
+            health: PluginHealth.For(Context.System));
     }
 
     /// <inheritdoc />
