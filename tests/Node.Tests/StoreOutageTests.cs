@@ -52,10 +52,13 @@ public class StoreOutageTests(ITestOutputHelper output) : NodeProcessTests
         await using var postgres = await PrivatePostgres.StartAsync(maxConnections: 30);
         await postgres.CreateDatabaseAsync("bgfetch");
         await using var node = await StartNodeAsync(
+        [
             "--BgFetch:Storage:Provider=PostgreSql",
             $"--BgFetch:Storage:ConnectionString={postgres.ConnectionStringFor("bgfetch")}",
             "--BgFetch:Storage:Bodies=PostgreSql",
-            $"--BgFetch:Http:RequestTimeout={requestTimeout}");
+            $"--BgFetch:Http:RequestTimeout={requestTimeout}",
+            .. JournalSettings(),
+        ]);
         var client = node.Client;
 
         // A throttled download keeps the body store writing, so the bodies store is in an outage (retrying) while the database is away.
@@ -98,11 +101,18 @@ public class StoreOutageTests(ITestOutputHelper output) : NodeProcessTests
 
         // The 503 changed nothing: the id it was refused is free, and the creation succeeds now.
         var after = await CreateAsync(client, "known-during", Origin);
-        Assert.True(after.Status == 201, $"a create with the id refused during the outage answered {after} once the database was back");
+        Assert.True(after.Status == 201, $"a create with the id refused during the outage answered {after} once the database was back; the node's log:\n{node.Output[^Math.Min(node.Output.Length, 12000)..]}");
         await WaitForMetricsAsync(client, [@"^bgfetch_stores_unavailable\{[^}]*store=""bodies""[^}]*\} 0\b"], "after the outage");
         output.WriteLine($"create during the known outage: {during}; after: {after}");
         using var aborted = await client.PostAsync(new Uri("v1/registrations/known-slow/abort", UriKind.Relative), null);
     }
+
+    /// <summary>
+    /// What the journal needs beside <see cref="NodeProcessTests.Journal"/>'s settings: Akka.Persistence.Sql's journal tells
+    /// itself a WriteFinished carrying the write's Task after every write, which the tests' serialize-messages verification
+    /// cannot serialize and drops. Production never serializes node-local messages.
+    /// </summary>
+    private string[] JournalSettings() => Journal == StoredJournal.AkkaSql ? ["--akka:actor:serialize-messages=off"] : [];
 
     /// <summary>Polls <c>/metrics</c> until every pattern matches a line.</summary>
     private static async Task WaitForMetricsAsync(HttpClient client, string[] patterns, string when)
@@ -152,11 +162,9 @@ public class StoreOutageTests(ITestOutputHelper output) : NodeProcessTests
             // serializes node-local messages.
             settings.Add("--akka:actor:serialize-messages=off");
         }
-        else if (Journal == StoredJournal.AkkaSql)
+        else
         {
-            // Akka.Persistence.Sql's journal tells itself a WriteFinished carrying the write's Task after every write; the
-            // verification cannot serialize a Task and drops the message. Production never serializes node-local messages.
-            settings.Add("--akka:actor:serialize-messages=off");
+            settings.AddRange(JournalSettings());
         }
 
         var node = await StartNodeAsync([.. settings]);

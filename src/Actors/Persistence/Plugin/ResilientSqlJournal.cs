@@ -40,11 +40,83 @@ public sealed class ResilientSqlJournal : SqlWriteJournal
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// The base journal's write reads <c>Self</c>, so it must run on the actor's thread: the first attempt does (Akka calls
+    /// this from the receive), and each retry is sent to the actor as a <see cref="RetryWrite"/> and run there.
+    /// </remarks>
     protected override Task<IImmutableList<Exception>> WriteMessagesAsync(IEnumerable<AkkaAtomicWrite> messages, CancellationToken cancellationToken)
     {
         // Materialized once: each attempt hands the same writes to the base journal.
         var writes = messages.ToList();
-        return _resilience.ExecuteAsync(token => new ValueTask<IImmutableList<Exception>>(base.WriteMessagesAsync(writes, token)), cancellationToken).AsTask();
+        var self = Self;
+        var first = true;
+        return _resilience.ExecuteAsync(
+            token =>
+            {
+                if (first)
+                {
+                    first = false;
+                    return new ValueTask<IImmutableList<Exception>>(base.WriteMessagesAsync(writes, token));
+                }
+
+                var retry = new RetryWrite(writes, token);
+                self.Tell(retry, ActorRefs.NoSender);
+                return new ValueTask<IImmutableList<Exception>>(retry.Result.Task);
+            },
+            cancellationToken).AsTask();
+    }
+
+    /// <inheritdoc />
+    protected override bool ReceivePluginInternal(object message)
+    {
+        if (message is not RetryWrite retry)
+        {
+            return base.ReceivePluginInternal(message);
+        }
+
+        Task<IImmutableList<Exception>> attempt;
+        try
+        {
+            attempt = base.WriteMessagesAsync(retry.Writes, retry.CancellationToken);
+        }
+        catch (Exception exception)
+        {
+            retry.Result.TrySetException(exception);
+            return true;
+        }
+
+        _ = attempt.ContinueWith(
+            static (task, state) =>
+            {
+                var result = ((RetryWrite)state!).Result;
+                if (task.IsCanceled)
+                {
+                    result.TrySetCanceled();
+                }
+                else if (task.Exception is { } failed)
+                {
+                    result.TrySetException(failed.InnerExceptions);
+                }
+                else
+                {
+                    result.TrySetResult(task.Result);
+                }
+            },
+            retry,
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+        return true;
+    }
+
+    /// <summary>A retry of a write, run on the actor's thread; node-local, never serialized.</summary>
+    private sealed class RetryWrite(IReadOnlyList<AkkaAtomicWrite> writes, CancellationToken cancellationToken) : INoSerializationVerificationNeeded
+    {
+        public IEnumerable<AkkaAtomicWrite> Writes { get; } = writes;
+
+        public CancellationToken CancellationToken { get; } = cancellationToken;
+
+        public TaskCompletionSource<IImmutableList<Exception>> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     /// <inheritdoc />
