@@ -84,4 +84,146 @@ public sealed class FetchSchedulerTests
         (await Granted(next)).Dispose();
         Assert.Equal(0, scheduler.Active);
     }
+
+    [Fact]
+    public async Task Registrations_OverSeveralOrigins_TakeOneTurnEachInTurnOrder_AndKeepTheirOrder()
+    {
+        var scheduler = Scheduler(node: 1, perOrigin: 10);
+        var held = await scheduler.AcquireAsync("h", "http://z", CancellationToken.None);
+        var waits = new List<(string Name, Task<FetchScheduler.Lease> Wait)>();
+        void Queue(string registration, string origin, string name) =>
+            waits.Add((name, scheduler.AcquireAsync(registration, origin, CancellationToken.None).AsTask()));
+
+        Queue("r1", "http://a", "r1-a1");
+        Queue("r1", "http://b", "r1-b1");
+        Queue("r1", "http://a", "r1-a2");
+        Queue("r2", "http://b", "r2-b1");
+        Queue("r2", "http://b", "r2-b2");
+        Queue("r3", "http://c", "r3-c1");
+        held.Dispose();
+
+        // One grant per registration per turn, registrations in the order they queued, each one's records in order.
+        var order = await GrantOrder(scheduler, waits);
+
+        Assert.Equal(["r1-a1", "r2-b1", "r3-c1", "r1-b1", "r2-b2", "r1-a2"], order);
+        Assert.Equal(0, scheduler.Active);
+    }
+
+    [Fact]
+    public async Task Registration_HeadWaitsForBusyOrigin_ItsLaterRecordsWait_AndOtherRegistrationsGoAhead()
+    {
+        var scheduler = Scheduler(node: 10, perOrigin: 1);
+        var heldA = await scheduler.AcquireAsync("h", "http://a", CancellationToken.None);
+        var r1A = scheduler.AcquireAsync("r1", "http://a", CancellationToken.None).AsTask();
+        var r1B = scheduler.AcquireAsync("r1", "http://b", CancellationToken.None).AsTask();
+        var r2B = scheduler.AcquireAsync("r2", "http://b", CancellationToken.None).AsTask();
+
+        var r2Lease = await Granted(r2B);
+        Assert.False(r1A.IsCompleted, "r1's record for the busy origin a was granted");
+        Assert.False(r1B.IsCompleted, "r1's second record went ahead of its first");
+        Assert.Equal(2, scheduler.Active);
+
+        heldA.Dispose();
+        var r1ALease = await Granted(r1A);
+        Assert.False(r1B.IsCompleted, "r1's record for b was granted while r2 held b's only place");
+
+        r2Lease.Dispose();
+        (await Granted(r1B)).Dispose();
+        r1ALease.Dispose();
+        Assert.Equal(0, scheduler.Active);
+    }
+
+    [Fact]
+    public async Task CancelledWaiter_InTheMiddleOfARegistration_IsSkipped_AndTheRestKeepTheirTurns()
+    {
+        var scheduler = Scheduler(node: 1, perOrigin: 10);
+        var held = await scheduler.AcquireAsync("h", "http://z", CancellationToken.None);
+        using var cancel = new CancellationTokenSource();
+        var first = scheduler.AcquireAsync("r", "http://a", CancellationToken.None).AsTask();
+        var middle = scheduler.AcquireAsync("r", "http://b", cancel.Token).AsTask();
+        var last = scheduler.AcquireAsync("r", "http://a", CancellationToken.None).AsTask();
+        var other = scheduler.AcquireAsync("s", "http://b", CancellationToken.None).AsTask();
+
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => middle);
+        held.Dispose();
+        var order = await GrantOrder(scheduler, [("r-first", first), ("r-last", last), ("s", other)]);
+
+        Assert.Equal(["r-first", "s", "r-last"], order);
+        Assert.Equal(0, scheduler.Active);
+    }
+
+    [Fact]
+    public async Task CancelledHead_WaitingForABusyOrigin_LetsTheRegistrationsNextRecordGo()
+    {
+        var scheduler = Scheduler(node: 10, perOrigin: 1);
+        var heldA = await scheduler.AcquireAsync("h", "http://a", CancellationToken.None);
+        using var cancel = new CancellationTokenSource();
+        var head = scheduler.AcquireAsync("r", "http://a", cancel.Token).AsTask();
+        var next = scheduler.AcquireAsync("r", "http://b", CancellationToken.None).AsTask();
+        Assert.False(next.IsCompleted);
+
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => head);
+        (await Granted(next)).Dispose();
+        heldA.Dispose();
+        Assert.Equal(0, scheduler.Active);
+    }
+
+    [Fact]
+    public async Task Release_WithFiftyThousandRegistrationsBehindAFullOrigin_DoesNotWalkThem()
+    {
+        const int waiting = 50_000;
+        const int releases = 100;
+        var scheduler = Scheduler(node: 64, perOrigin: 1);
+        var held = await scheduler.AcquireAsync("h", "http://a", CancellationToken.None);
+        using var cancel = new CancellationTokenSource();
+        var waits = Enumerable.Range(0, waiting)
+            .Select(i => scheduler.AcquireAsync("r" + i, "http://a", cancel.Token).AsTask())
+            .ToList();
+        var other = await Granted(scheduler.AcquireAsync("s", "http://b", CancellationToken.None).AsTask());
+        var before = scheduler.DispatchSteps;
+
+        // A release elsewhere finds nothing to do; each release at the full origin grants the next registration in turn.
+        other.Dispose();
+        held.Dispose();
+        for (var i = 0; i < releases; i++)
+        {
+            var lease = await Granted(waits[i]);
+            Assert.False(waits[i + 1].IsCompleted, $"registration {i + 1} was granted while {i} held the origin's only place");
+            lease.Dispose();
+        }
+
+        var steps = scheduler.DispatchSteps - before;
+        Assert.True(steps <= 2 * (releases + 2), $"expected at most {2 * (releases + 2)} dispatch steps for {releases + 2} releases, saw {steps}");
+
+        // Cancelling the rest costs as little: each leaves without a scan.
+        var beforeCancel = scheduler.DispatchSteps;
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Task.WhenAll(waits.Skip(releases + 1)).WaitAsync(Deadline));
+        Assert.All(waits.Skip(releases + 1), t => Assert.True(t.IsCanceled));
+        Assert.True(scheduler.DispatchSteps - beforeCancel <= 2, $"cancelling {waiting - releases - 1} waiters took {scheduler.DispatchSteps - beforeCancel} dispatch steps");
+        (await Granted(waits[releases])).Dispose();
+        Assert.Equal(0, scheduler.Active);
+    }
+
+    /// <summary>With a node limit of one: the order in which <paramref name="waits"/> are granted, each disposed before the next.</summary>
+    private static async Task<List<string>> GrantOrder(FetchScheduler scheduler, IReadOnlyList<(string Name, Task<FetchScheduler.Lease> Wait)> waits)
+    {
+        var pending = waits.ToList();
+        var order = new List<string>();
+        while (pending.Count > 0)
+        {
+            var done = await Task.WhenAny(pending.Select(p => p.Wait)).WaitAsync(Deadline);
+            var granted = pending.Single(p => p.Wait == done);
+            Assert.All(pending.Where(p => p.Wait != done), p => Assert.False(p.Wait.IsCompleted, $"{p.Name} was granted next to {granted.Name} with one place on the node"));
+            order.Add(granted.Name);
+            pending.Remove(granted);
+            Assert.Equal(1, scheduler.Active);
+            (await done).Dispose();
+        }
+
+        return order;
+    }
 }
