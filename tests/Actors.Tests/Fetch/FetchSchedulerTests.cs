@@ -208,6 +208,141 @@ public sealed class FetchSchedulerTests
         Assert.Equal(0, scheduler.Active);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task RandomAcquiresReleasesAndCancels_GrantExactlyWhatTheRoundRobinModelGrants(int seed)
+    {
+        var random = new Random(seed);
+        var scheduler = Scheduler(node: 3, perOrigin: 2);
+        var model = new TurnModel(node: 3, perOrigin: 2);
+        var waits = new List<(int Id, Task<FetchScheduler.Lease> Wait, CancellationTokenSource Cancel)>();
+        var held = new List<(int Id, FetchScheduler.Lease Lease)>();
+        for (var step = 0; step < 400; step++)
+        {
+            var roll = random.Next(10);
+            if (roll < 5 || (held.Count == 0 && waits.Count == 0))
+            {
+                var registration = "r" + random.Next(5);
+                var origin = "http://o" + random.Next(3);
+                var cancel = new CancellationTokenSource();
+                waits.Add((model.Acquire(registration, origin), scheduler.AcquireAsync(registration, origin, cancel.Token).AsTask(), cancel));
+            }
+            else if (roll < 8 && held.Count > 0)
+            {
+                var (id, lease) = held[random.Next(held.Count)];
+                held.RemoveAll(h => h.Id == id);
+                model.Release(id);
+                lease.Dispose();
+            }
+            else if (waits.Count > 0)
+            {
+                // Every waiter still in the list is one the model has not granted.
+                var wait = waits[random.Next(waits.Count)];
+                model.Cancel(wait.Id);
+                await wait.Cancel.CancelAsync();
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(() => wait.Wait.WaitAsync(Deadline));
+                waits.Remove(wait);
+                wait.Cancel.Dispose();
+            }
+
+            foreach (var wait in waits.Where(w => model.IsGranted(w.Id)).ToList())
+            {
+                held.Add((wait.Id, await Granted(wait.Wait)));
+                waits.Remove(wait);
+                wait.Cancel.Dispose();
+            }
+
+            Assert.All(waits, w => Assert.False(w.Wait.IsCompleted, $"step {step}: waiter {w.Id} was granted, the model did not grant it"));
+            Assert.Equal(model.Active, scheduler.Active);
+        }
+    }
+
+    /// <summary>
+    /// The scheduler's rules written the obvious O(waiting) way: the registration that joined the round longest ago
+    /// among those whose first record's origin has room goes next, and joins again at the back after a grant.
+    /// </summary>
+    private sealed class TurnModel(int node, int perOrigin)
+    {
+        private readonly List<(string Key, Queue<int> Waiters)> _round = [];
+        private readonly Dictionary<int, (string Registration, string Origin)> _waiters = [];
+        private readonly HashSet<int> _cancelled = [];
+        private readonly Dictionary<int, string> _granted = [];
+        private int _next;
+
+        public int Active => _granted.Count;
+
+        public bool IsGranted(int id) => _granted.ContainsKey(id);
+
+        public int Acquire(string registration, string origin)
+        {
+            var id = _next++;
+            _waiters[id] = (registration, origin);
+            var index = _round.FindIndex(r => r.Key == registration);
+            if (index < 0)
+            {
+                _round.Add((registration, new Queue<int>()));
+                index = _round.Count - 1;
+            }
+
+            _round[index].Waiters.Enqueue(id);
+            Dispatch();
+            return id;
+        }
+
+        public void Release(int id)
+        {
+            _granted.Remove(id);
+            Dispatch();
+        }
+
+        public void Cancel(int id)
+        {
+            _cancelled.Add(id);
+            var index = _round.FindIndex(r => r.Key == _waiters[id].Registration);
+            if (_round[index].Waiters.Peek() == id)
+            {
+                // Its next record joins the round at the back, as after a grant.
+                var entry = _round[index];
+                _round.RemoveAt(index);
+                Advance(entry);
+                Dispatch();
+            }
+        }
+
+        private void Dispatch()
+        {
+            while (_granted.Count < node)
+            {
+                var index = _round.FindIndex(r => _granted.Values.Count(o => o == _waiters[r.Waiters.Peek()].Origin) < perOrigin);
+                if (index < 0)
+                {
+                    return;
+                }
+
+                var entry = _round[index];
+                _round.RemoveAt(index);
+                var id = entry.Waiters.Dequeue();
+                _granted[id] = _waiters[id].Origin;
+                Advance(entry);
+            }
+        }
+
+        private void Advance((string Key, Queue<int> Waiters) entry)
+        {
+            while (entry.Waiters.Count > 0 && _cancelled.Contains(entry.Waiters.Peek()))
+            {
+                entry.Waiters.Dequeue();
+            }
+
+            if (entry.Waiters.Count > 0)
+            {
+                _round.Add(entry);
+            }
+        }
+    }
+
     /// <summary>With a node limit of one: the order in which <paramref name="waits"/> are granted, each disposed before the next.</summary>
     private static async Task<List<string>> GrantOrder(FetchScheduler scheduler, IReadOnlyList<(string Name, Task<FetchScheduler.Lease> Wait)> waits)
     {
