@@ -7,14 +7,30 @@ namespace BgFetchCluster.Actors.Fetch;
 /// one of ten thousand instead of behind it; within a registration, records go in order. A record
 /// waiting for a busy origin holds nothing, so records for other origins go ahead.
 /// </summary>
+/// <remarks>
+/// Nothing here costs O(waiting registrations) (issue 17): a node can hold a backlog of 100,000 behind one
+/// busy origin. A registration waits in the ring of the origin its first waiting record needs; each ring is
+/// in turn order (a turn stamp, taken when the registration joins the ring). Origins with room and a
+/// non-empty ring sit in a heap by the stamp of their ring's first registration, so the next grant is the
+/// registration that has waited longest for its turn among those that can go: the round robin over all
+/// registrations, without looking at any that cannot. A granted registration takes a new stamp and joins
+/// the ring of its next record's origin (the back of the round); one waiting for a busy origin keeps its
+/// place. A grant or a release costs O(1) in the registrations and O(log o) in the o origins with room.
+/// </remarks>
 public sealed class FetchScheduler
 {
     private readonly Lock _gate = new();
     private readonly int _nodeLimit;
     private readonly int _originLimit;
-    private readonly Dictionary<string, Queue<Waiter>> _queues = new(StringComparer.Ordinal);
-    private readonly LinkedList<string> _turns = new();
-    private readonly Dictionary<string, OriginCount> _origins = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, Registration> _registrations = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, OriginState> _origins = new(StringComparer.OrdinalIgnoreCase);
+
+    // Origins that may have room and a waiting registration, keyed by a stamp no later than their first
+    // registration's: turn stamps only grow within a ring, so an origin whose first registration changed is
+    // found early and put back with its current stamp instead of being searched for in the heap.
+    private readonly PriorityQueue<OriginState, long> _ready = new();
+    private long _clock;
+    private long _dispatchSteps;
     private int _active;
 
     /// <summary>Creates a scheduler with the limits of <paramref name="options"/>.</summary>
@@ -37,6 +53,21 @@ public sealed class FetchScheduler
         }
     }
 
+    /// <summary>
+    /// Origins taken off the ready heap since creation, each looking at one registration at most: what a
+    /// dispatch costs, so a test can check that a release does not walk the waiting registrations.
+    /// </summary>
+    internal long DispatchSteps
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _dispatchSteps;
+            }
+        }
+    }
+
     /// <summary>The origin key of <paramref name="url"/>: scheme, host and port.</summary>
     public static string OriginOf(string url) =>
         Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri.GetLeftPart(UriPartial.Authority) : url;
@@ -50,18 +81,24 @@ public sealed class FetchScheduler
         ArgumentNullException.ThrowIfNull(registrationKey);
         ArgumentNullException.ThrowIfNull(origin);
         cancellationToken.ThrowIfCancellationRequested();
-        var waiter = new Waiter(origin);
+        Waiter waiter;
         lock (_gate)
         {
-            if (!_queues.TryGetValue(registrationKey, out var queue))
+            var state = Origin(origin);
+            state.Waiting++;
+            if (!_registrations.TryGetValue(registrationKey, out var registration))
             {
-                queue = new Queue<Waiter>();
-                _queues.Add(registrationKey, queue);
-                _turns.AddLast(registrationKey);
+                registration = new Registration(registrationKey);
+                _registrations.Add(registrationKey, registration);
             }
 
-            queue.Enqueue(waiter);
-            Origin(origin).Waiting++;
+            waiter = new Waiter(registration, state);
+            registration.Waiters.Enqueue(waiter);
+            if (registration.Waiters.Count == 1)
+            {
+                Join(registration, state);
+            }
+
             Dispatch();
         }
 
@@ -85,11 +122,21 @@ public sealed class FetchScheduler
                 return;
             }
 
-            // Left in its queue and skipped when it comes up: removal from the middle would cost a scan.
             waiter.Cancelled = true;
-            var origin = Origin(waiter.Origin);
+            var origin = waiter.Origin;
             origin.Waiting--;
-            Forget(waiter.Origin, origin);
+            var registration = waiter.Registration;
+            if (ReferenceEquals(registration.Waiters.Peek(), waiter))
+            {
+                // The registration's head: its next record may need another origin, which may have room now.
+                Leave(registration);
+                registration.Waiters.Dequeue();
+                Advance(registration);
+                Dispatch();
+            }
+
+            // Otherwise left in its queue and skipped when it comes up: removal from the middle would cost a scan.
+            Forget(origin);
         }
 
         waiter.Granted.TrySetCanceled();
@@ -100,85 +147,140 @@ public sealed class FetchScheduler
         lock (_gate)
         {
             _active--;
-            var count = Origin(origin);
-            count.Active--;
-            Forget(origin, count);
+            var state = Origin(origin);
+            state.Active--;
+            MarkReady(state);
+            Forget(state);
             Dispatch();
         }
     }
 
-    /// <summary>Grants turns while the node has room and some waiting origin has room; under the lock.</summary>
+    /// <summary>Grants turns while the node has room and some origin with room has a waiting registration; under the lock.</summary>
     private void Dispatch()
     {
-        while (_active < _nodeLimit && AnyWaitingOriginHasRoom())
+        while (_active < _nodeLimit && _ready.TryDequeue(out var origin, out var stamp))
         {
-            // One pass over the registrations in turn order; each gets at most one grant per pass.
-            for (var remaining = _turns.Count; remaining > 0 && _active < _nodeLimit; remaining--)
+            _dispatchSteps++;
+            origin.Queued = false;
+            var registration = origin.First;
+            if (registration is null || origin.Active >= _originLimit)
             {
-                var key = _turns.First!.Value;
-                _turns.RemoveFirst();
-                var queue = _queues[key];
-                SkipCancelled(queue);
-                if (queue.Count > 0 && Origin(queue.Peek().Origin) is var origin && origin.Active < _originLimit)
-                {
-                    var waiter = queue.Dequeue();
-                    origin.Waiting--;
-                    origin.Active++;
-                    _active++;
-                    waiter.Granted.TrySetResult();
-                    SkipCancelled(queue);
-                }
-
-                if (queue.Count > 0)
-                {
-                    _turns.AddLast(key);
-                }
-                else
-                {
-                    _queues.Remove(key);
-                }
+                // Full or idle now; MarkReady queues it again when a lease ends or a registration joins.
+                Forget(origin);
+                continue;
             }
-        }
-    }
 
-    private bool AnyWaitingOriginHasRoom()
-    {
-        foreach (var count in _origins.Values)
-        {
-            if (count.Waiting > 0 && count.Active < _originLimit)
+            if (registration.Stamp != stamp)
             {
-                return true;
+                // Its first registration left (cancelled) since it was queued: back in at the current one's turn.
+                MarkReady(origin);
+                continue;
             }
-        }
 
-        return false;
+            Leave(registration);
+            var waiter = registration.Waiters.Dequeue();
+            origin.Waiting--;
+            origin.Active++;
+            _active++;
+            waiter.Granted.TrySetResult();
+            Advance(registration);
+            MarkReady(origin);
+        }
     }
 
-    private static void SkipCancelled(Queue<Waiter> queue)
+    /// <summary>After its head left: skips cancelled records and queues the registration for its next record's origin.</summary>
+    private void Advance(Registration registration)
     {
-        while (queue.Count > 0 && queue.Peek().Cancelled)
+        var waiters = registration.Waiters;
+        while (waiters.Count > 0 && waiters.Peek().Cancelled)
         {
-            queue.Dequeue();
+            waiters.Dequeue();
+        }
+
+        if (waiters.Count > 0)
+        {
+            Join(registration, waiters.Peek().Origin);
+        }
+        else
+        {
+            _registrations.Remove(registration.Key);
         }
     }
 
-    private OriginCount Origin(string origin)
+    /// <summary>Puts <paramref name="registration"/> at the back of <paramref name="origin"/>'s ring with a new turn stamp.</summary>
+    private void Join(Registration registration, OriginState origin)
     {
-        if (!_origins.TryGetValue(origin, out var count))
+        registration.Stamp = ++_clock;
+        registration.Ring = origin;
+        registration.Previous = origin.Last;
+        registration.Next = null;
+        if (origin.Last is null)
         {
-            count = new OriginCount();
-            _origins.Add(origin, count);
+            origin.First = registration;
+        }
+        else
+        {
+            origin.Last.Next = registration;
         }
 
-        return count;
+        origin.Last = registration;
+        MarkReady(origin);
     }
 
-    /// <summary>Keeps the table to the origins in use.</summary>
-    private void Forget(string origin, OriginCount count)
+    /// <summary>Takes <paramref name="registration"/> out of its origin's ring, wherever it is in it.</summary>
+    private static void Leave(Registration registration)
     {
-        if (count is { Active: 0, Waiting: 0 })
+        var origin = registration.Ring!;
+        if (registration.Previous is null)
         {
-            _origins.Remove(origin);
+            origin.First = registration.Next;
+        }
+        else
+        {
+            registration.Previous.Next = registration.Next;
+        }
+
+        if (registration.Next is null)
+        {
+            origin.Last = registration.Previous;
+        }
+        else
+        {
+            registration.Next.Previous = registration.Previous;
+        }
+
+        registration.Ring = null;
+        registration.Previous = null;
+        registration.Next = null;
+    }
+
+    /// <summary>Queues <paramref name="origin"/> for dispatch when it has room and a waiting registration and is not queued.</summary>
+    private void MarkReady(OriginState origin)
+    {
+        if (!origin.Queued && origin.First is { } first && origin.Active < _originLimit)
+        {
+            origin.Queued = true;
+            _ready.Enqueue(origin, first.Stamp);
+        }
+    }
+
+    private OriginState Origin(string origin)
+    {
+        if (!_origins.TryGetValue(origin, out var state))
+        {
+            state = new OriginState(origin);
+            _origins.Add(origin, state);
+        }
+
+        return state;
+    }
+
+    /// <summary>Keeps the table to the origins in use; one still in the ready heap stays until it comes off it.</summary>
+    private void Forget(OriginState origin)
+    {
+        if (origin is { Active: 0, Waiting: 0, Queued: false })
+        {
+            _origins.Remove(origin.Key);
         }
     }
 
@@ -198,15 +300,36 @@ public sealed class FetchScheduler
         public void Dispose() => _owner?.Release(_origin);
     }
 
-    private sealed class OriginCount
+    /// <summary>An origin's places in use, its waiting records, and the ring of registrations whose next record needs it.</summary>
+    private sealed class OriginState(string key)
     {
+        public string Key { get; } = key;
+
         public int Active;
         public int Waiting;
+        public bool Queued;
+        public Registration? First;
+        public Registration? Last;
     }
 
-    private sealed class Waiter(string origin)
+    /// <summary>A registration with records waiting, in order; it is in the ring of its first record's origin.</summary>
+    private sealed class Registration(string key)
     {
-        public string Origin { get; } = origin;
+        public string Key { get; } = key;
+
+        public Queue<Waiter> Waiters { get; } = new();
+
+        public long Stamp;
+        public OriginState? Ring;
+        public Registration? Previous;
+        public Registration? Next;
+    }
+
+    private sealed class Waiter(Registration registration, OriginState origin)
+    {
+        public Registration Registration { get; } = registration;
+
+        public OriginState Origin { get; } = origin;
 
         public bool Cancelled { get; set; }
 
