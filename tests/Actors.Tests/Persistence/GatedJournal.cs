@@ -7,7 +7,9 @@ namespace BgFetchCluster.Actors.Tests.Persistence;
 /// Holds the first batch of writes, and the first batch of highest-sequence-number reads, until <see cref="Release"/>,
 /// so writes or reads issued meanwhile pile up and must share the next batch: batching is then observed, not hoped for.
 /// </summary>
-internal sealed class GatedJournal(IJournal inner) : DelegatingJournal(inner)
+/// <param name="inner">The real journal.</param>
+/// <param name="holdWrites">False to hold only reads (writes then pass straight through).</param>
+internal sealed class GatedJournal(IJournal inner, bool holdWrites = true) : DelegatingJournal(inner)
 {
     private readonly TaskCompletionSource _firstBatchEntered = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -28,7 +30,7 @@ internal sealed class GatedJournal(IJournal inner) : DelegatingJournal(inner)
     public override async Task WriteAsync(IReadOnlyList<AtomicWrite> writes, CancellationToken cancellationToken = default)
     {
         BatchSizes.Enqueue(writes.Count);
-        if (Interlocked.Increment(ref _batches) == 1)
+        if (holdWrites && Interlocked.Increment(ref _batches) == 1)
         {
             _firstBatchEntered.TrySetResult();
             await _gate.Task.WaitAsync(JournalData.Deadline, cancellationToken);
