@@ -151,7 +151,7 @@ public sealed partial class SqliteJournal : IJournal
     /// <inheritdoc />
     /// <remarks>
     /// The ids travel as one JSON array parameter (<c>json_each</c>), so no batch can reach SQLite's limit on bound
-    /// parameters; each id's MAX reads only the last entry of the (persistence_id, sequence_nr) index.
+    /// parameters; each id reads only the last entry of the (persistence_id, sequence_nr) index.
     /// </remarks>
     public async Task<IReadOnlyList<long>> ReadHighestSequenceNrsAsync(
         IReadOnlyList<string> persistenceIds,
@@ -166,7 +166,7 @@ public sealed partial class SqliteJournal : IJournal
         using var connection = await SqliteConnections.OpenAsync(_connectionString, cancellationToken).ConfigureAwait(false);
         using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT (SELECT COALESCE(MAX(sequence_nr), 0) FROM journal WHERE persistence_id = ids.value)
+            SELECT COALESCE((SELECT sequence_nr FROM journal WHERE persistence_id = ids.value ORDER BY sequence_nr DESC LIMIT 1), 0)
             FROM json_each($ids) AS ids
             ORDER BY ids.key;
             """;
