@@ -5,7 +5,8 @@ namespace BgFetchCluster.Actors.Persistence;
 
 /// <summary>
 /// The journal persistent actors write through: concurrent single writes are gathered into one
-/// batch per round trip (horizontal batching), and every caller still gets its own outcome.
+/// batch per round trip (horizontal batching), and every caller still gets its own outcome. Reads of the
+/// highest sequence number are batched the same way (<c>BatchingJournal.Reads.cs</c>).
 /// </summary>
 /// <remarks>
 /// Invariants:
@@ -36,13 +37,19 @@ public sealed partial class BatchingJournal : IAsyncDisposable
     private long _writes;
     private long _events;
 
-    /// <summary>Starts batching writes to <paramref name="inner"/>; the caller still owns (and disposes) it.</summary>
-    public BatchingJournal(IJournal inner, int maxBatchSize = DefaultMaxBatchSize)
+    /// <summary>
+    /// Starts batching writes (at most <paramref name="maxBatchSize"/> per transaction) and highest-sequence-number
+    /// reads (at most <paramref name="maxReadBatchSize"/> per query) to <paramref name="inner"/>; the caller still
+    /// owns (and disposes) it.
+    /// </summary>
+    public BatchingJournal(IJournal inner, int maxBatchSize = DefaultMaxBatchSize, int maxReadBatchSize = DefaultMaxReadBatchSize)
     {
         ArgumentNullException.ThrowIfNull(inner);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxReadBatchSize, 1);
         _inner = inner;
         _maxBatchSize = maxBatchSize;
+        _maxReadBatchSize = maxReadBatchSize;
         _pending = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions
         {
             SingleReader = true,
@@ -51,6 +58,7 @@ public sealed partial class BatchingJournal : IAsyncDisposable
             AllowSynchronousContinuations = false,
         });
         _consumer = Task.Run(ConsumeAsync);
+        _readConsumer = Task.Run(ConsumeReadsAsync);
     }
 
     /// <summary>Transactions sent to the inner journal so far (a failed batch retried write by write counts each retry).</summary>
@@ -98,19 +106,17 @@ public sealed partial class BatchingJournal : IAsyncDisposable
         CancellationToken cancellationToken = default) =>
         _inner.ReplayAsync(persistenceId, fromSequenceNr, toSequenceNr, max, cancellationToken);
 
-    /// <summary>The entity's highest sequence number; see <see cref="IJournal.ReadHighestSequenceNrAsync"/>.</summary>
-    public Task<long> ReadHighestSequenceNrAsync(string persistenceId, CancellationToken cancellationToken = default) =>
-        _inner.ReadHighestSequenceNrAsync(persistenceId, cancellationToken);
-
     /// <summary>Deletes the entity's events; see <see cref="IJournal.DeleteMessagesToAsync"/>.</summary>
     public Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr, CancellationToken cancellationToken = default) =>
         _inner.DeleteMessagesToAsync(persistenceId, toSequenceNr, cancellationToken);
 
-    /// <summary>Stops accepting writes and waits until every accepted write has completed.</summary>
+    /// <summary>Stops accepting writes and reads, and waits until every accepted one has completed.</summary>
     public async ValueTask DisposeAsync()
     {
         _pending.Writer.TryComplete();
+        _pendingReads.Writer.TryComplete();
         await _consumer.ConfigureAwait(false);
+        await _readConsumer.ConfigureAwait(false);
     }
 
     private async Task ConsumeAsync()

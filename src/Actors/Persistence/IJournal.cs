@@ -33,6 +33,15 @@ public interface IJournal : IAsyncDisposable
     Task<long> ReadHighestSequenceNrAsync(string persistenceId, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// The highest sequence number ever written for each of <paramref name="persistenceIds"/>, in ONE round trip:
+    /// the i-th number answers the i-th id (an id may appear twice), deleted events included, 0 for an id never
+    /// written. Gathering concurrent recoveries into one call is <c>BatchingJournal</c>'s job.
+    /// </summary>
+    Task<IReadOnlyList<long>> ReadHighestSequenceNrsAsync(
+        IReadOnlyList<string> persistenceIds,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Deletes the entity's events up to and including <paramref name="toSequenceNr"/>. The highest
     /// stored sequence number survives (marked deleted) so a later write can never reuse it.
     /// </summary>

@@ -81,6 +81,15 @@ public sealed class ResilientJournal(IJournal inner, StoreResilience resilience)
         _resilience.ExecuteAsync(token => new ValueTask<long>(_inner.ReadHighestSequenceNrAsync(persistenceId, token)), cancellationToken).AsTask();
 
     /// <inheritdoc />
+    /// <remarks>A read changes nothing, so the whole batch is simply asked again after a transient error.</remarks>
+    public Task<IReadOnlyList<long>> ReadHighestSequenceNrsAsync(
+        IReadOnlyList<string> persistenceIds,
+        CancellationToken cancellationToken = default) =>
+        _resilience.ExecuteAsync(
+            token => new ValueTask<IReadOnlyList<long>>(_inner.ReadHighestSequenceNrsAsync(persistenceIds, token)),
+            cancellationToken).AsTask();
+
+    /// <inheritdoc />
     public Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr, CancellationToken cancellationToken = default) =>
         _resilience.ExecuteAsync(token => new ValueTask(_inner.DeleteMessagesToAsync(persistenceId, toSequenceNr, token)), cancellationToken).AsTask();
 

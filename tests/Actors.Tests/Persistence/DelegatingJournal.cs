@@ -21,6 +21,9 @@ internal abstract class DelegatingJournal(IJournal inner) : IJournal
     public Task<long> ReadHighestSequenceNrAsync(string persistenceId, CancellationToken cancellationToken = default) =>
         Inner.ReadHighestSequenceNrAsync(persistenceId, cancellationToken);
 
+    public virtual Task<IReadOnlyList<long>> ReadHighestSequenceNrsAsync(IReadOnlyList<string> persistenceIds, CancellationToken cancellationToken = default) =>
+        Inner.ReadHighestSequenceNrsAsync(persistenceIds, cancellationToken);
+
     public Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr, CancellationToken cancellationToken = default) =>
         Inner.DeleteMessagesToAsync(persistenceId, toSequenceNr, cancellationToken);
 

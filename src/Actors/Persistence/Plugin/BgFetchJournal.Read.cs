@@ -33,7 +33,11 @@ public sealed partial class BgFetchJournal
     }
 
     /// <inheritdoc />
-    /// <remarks>Deleted events count: the highest row survives every delete, so a number is never reused.</remarks>
+    /// <remarks>
+    /// Deleted events count: the highest row survives every delete, so a number is never reused. Akka asks this before
+    /// every recovery, so the read is batched with the other recoveries' reads (one query per round trip); it joins a
+    /// batch only after this persistence id's write in flight, if any, has finished.
+    /// </remarks>
     public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken)
     {
         var batching = await ReadyAsync().WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -2,7 +2,7 @@ using Akka.Actor;
 
 namespace BgFetchCluster.Actors.Persistence.Plugin;
 
-/// <summary>The batching counters, for metrics and for tests that check writes really share round trips.</summary>
+/// <summary>The batching counters, for metrics and for tests that check writes and reads really share round trips.</summary>
 public sealed partial class BgFetchJournal
 {
     /// <inheritdoc />
@@ -15,8 +15,8 @@ public sealed partial class BgFetchJournal
 
         var batching = _batching;
         Sender.Tell(batching is null
-            ? new BatchingStats(0, 0, 0)
-            : new BatchingStats(batching.RoundTrips, batching.Writes, batching.Events));
+            ? new BatchingStats(0, 0, 0, 0, 0)
+            : new BatchingStats(batching.RoundTrips, batching.Writes, batching.Events, batching.ReadRoundTrips, batching.Reads));
         return true;
     }
 }
@@ -36,4 +36,7 @@ public sealed class GetBatchingStats : INoSerializationVerificationNeeded
 /// <param name="RoundTrips">Transactions sent to the database (a failed batch retried write by write counts each retry).</param>
 /// <param name="Writes">Atomic writes stored (one per persisting actor and call).</param>
 /// <param name="Events">Events stored.</param>
-public sealed record BatchingStats(long RoundTrips, long Writes, long Events) : INoSerializationVerificationNeeded;
+/// <param name="ReadRoundTrips">Highest-sequence-number queries sent to the database (one per batch of recoveries).</param>
+/// <param name="Reads">Highest-sequence-number reads answered (one per recovery).</param>
+public sealed record BatchingStats(long RoundTrips, long Writes, long Events, long ReadRoundTrips, long Reads)
+    : INoSerializationVerificationNeeded;

@@ -81,6 +81,13 @@ public static class BgFetchPersistence
         var storage = Storage(provider, connectionString, schema, tolerance);
         var shardingPatience = Milliseconds(ShardingOutageTolerance + TimeSpan.FromSeconds(30));
         var shardingStorage = Storage(provider, connectionString, schema, ShardingOutageTolerance);
+
+        // Akka's replay filter (on by default, repair-by-discard-old) spawns one child actor per recovery, which every
+        // replayed event then passes through, to repair a history two writers interleaved. Our journal cannot hold one:
+        // UNIQUE(persistence_id, sequence_nr) refuses the second writer's event for a taken number, and that writer
+        // stops (a failed persist) before it writes anything after it. So the filter would only cost an actor and a
+        // hop per recovery of every entity, a new registration's included.
+        const string replayFilter = "replay-filter.mode = off";
         return $$"""
             {{JournalPluginId}} {
                 class = {{Quote(ClassName(typeof(BgFetchJournal)))}}
@@ -88,6 +95,7 @@ public static class BgFetchPersistence
             {{storage}}
                 max-batch-size = {{maxBatchSize.ToString(CultureInfo.InvariantCulture)}}
                 recovery-event-timeout = {{patience}}
+                {{replayFilter}}
             }
             {{SnapshotStorePluginId}} {
                 class = {{Quote(ClassName(typeof(BgFetchSnapshotStore)))}}
@@ -100,6 +108,7 @@ public static class BgFetchPersistence
             {{shardingStorage}}
                 max-batch-size = {{maxBatchSize.ToString(CultureInfo.InvariantCulture)}}
                 recovery-event-timeout = {{shardingPatience}}
+                {{replayFilter}}
             }
             {{ShardingSnapshotStorePluginId}} {
                 class = {{Quote(ClassName(typeof(BgFetchSnapshotStore)))}}

@@ -42,6 +42,7 @@ public sealed class PostgreSqlJournal : IJournal
     private readonly string _insertSql;
     private readonly string _replaySql;
     private readonly string _highestSql;
+    private readonly string _highestManySql;
     private readonly string _deleteSql;
 
     /// <summary>Creates a journal whose tables live in <paramref name="schema"/> of the data source's database.</summary>
@@ -63,6 +64,14 @@ public sealed class PostgreSqlJournal : IJournal
             LIMIT @max;
             """;
         _highestSql = $"SELECT COALESCE(MAX(sequence_nr), 0) FROM {table} WHERE persistence_id = @pid;";
+        // One MAX per id rather than `persistence_id = ANY(@ids) GROUP BY persistence_id`: each MAX reads only the
+        // last entry of the (persistence_id, sequence_nr) index, where GROUP BY would aggregate every row of the id
+        // (the scope index's id holds thousands). The ordinality keeps the answers in the order of the ids.
+        _highestManySql = $"""
+            SELECT (SELECT COALESCE(MAX(j.sequence_nr), 0) FROM {table} j WHERE j.persistence_id = ids.id)
+            FROM unnest(@ids) WITH ORDINALITY AS ids(id, n)
+            ORDER BY ids.n;
+            """;
         // One statement, one snapshot: the row that is the highest in that snapshot is only marked, and
         // only rows below it are removed, so the highest sequence number can never be written again.
         _deleteSql = $"""
@@ -178,6 +187,33 @@ public sealed class PostgreSqlJournal : IJournal
         using var command = _dataSource.CreateCommand(_highestSql);
         command.Parameters.AddWithValue("pid", persistenceId);
         return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<long>> ReadHighestSequenceNrsAsync(
+        IReadOnlyList<string> persistenceIds,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(persistenceIds);
+        if (persistenceIds.Count == 0)
+        {
+            return [];
+        }
+
+        using var command = _dataSource.CreateCommand(_highestManySql);
+        command.Parameters.Add(new NpgsqlParameter<string[]>("ids", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = [.. persistenceIds] });
+        var highest = new long[persistenceIds.Count];
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerScope = reader.ConfigureAwait(false);
+        var i = 0;
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            highest[i++] = reader.GetInt64(0);
+        }
+
+        return i == highest.Length
+            ? highest
+            : throw new InvalidOperationException($"Asked for {highest.Length} highest sequence numbers, got {i}.");
     }
 
     /// <inheritdoc />

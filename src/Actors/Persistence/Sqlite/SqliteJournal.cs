@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Text.Json;
 using Microsoft.Data.Sqlite;
 
 namespace BgFetchCluster.Actors.Persistence.Sqlite;
@@ -145,6 +146,42 @@ public sealed partial class SqliteJournal : IJournal
         command.Parameters.AddWithValue("$pid", persistenceId);
         var highest = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
         return Convert.ToInt64(highest, CultureInfo.InvariantCulture);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The ids travel as one JSON array parameter (<c>json_each</c>), so no batch can reach SQLite's limit on bound
+    /// parameters; each id reads only the last entry of the (persistence_id, sequence_nr) index.
+    /// </remarks>
+    public async Task<IReadOnlyList<long>> ReadHighestSequenceNrsAsync(
+        IReadOnlyList<string> persistenceIds,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(persistenceIds);
+        if (persistenceIds.Count == 0)
+        {
+            return [];
+        }
+
+        using var connection = await SqliteConnections.OpenAsync(_connectionString, cancellationToken).ConfigureAwait(false);
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT COALESCE((SELECT sequence_nr FROM journal WHERE persistence_id = ids.value ORDER BY sequence_nr DESC LIMIT 1), 0)
+            FROM json_each($ids) AS ids
+            ORDER BY ids.key;
+            """;
+        command.Parameters.AddWithValue("$ids", JsonSerializer.Serialize(persistenceIds, SqliteJsonContext.Default.IReadOnlyListString));
+        var highest = new long[persistenceIds.Count];
+        using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var i = 0;
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            highest[i++] = reader.GetInt64(0);
+        }
+
+        return i == highest.Length
+            ? highest
+            : throw new InvalidOperationException($"Asked for {highest.Length} highest sequence numbers, got {i}.");
     }
 
     /// <inheritdoc />
