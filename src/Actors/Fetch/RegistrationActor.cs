@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Persistence;
+using BgFetchCluster.Actors.Fetch.Storage;
 using BgFetchCluster.Actors.Persistence.Plugin;
 using BgFetchCluster.Messages;
 using BgFetchCluster.Messages.Fetch;
@@ -37,6 +38,9 @@ public sealed partial class RegistrationActor : ReceivePersistentActor, IWithTim
     private readonly Dictionary<int, RecordSettled> _bufferedOutcomes = [];
     private long _lastPublished;
     private bool _settling;
+
+    /// <summary>Between recovery as active and the fence of a stale copy's body writers; commands are stashed meanwhile.</summary>
+    private bool _resuming;
     private bool _settlementVisible;
     private (IActorRef? ReplyTo, object? Reply)? _pendingSettleReply;
 
@@ -50,6 +54,12 @@ public sealed partial class RegistrationActor : ReceivePersistentActor, IWithTim
         SnapshotPluginId = BgFetchPersistence.NoSnapshotStorePluginId;
         Recover<IEvent>(_state.Apply);
         Recover<RecoveryCompleted>(_ => OnRecoveryCompleted());
+
+        // Resuming after a restart: everything waits until the body writers of a stale copy are fenced (OnRecoveryCompleted).
+        Command<WritersFenced>(_ => OnWritersFenced());
+        Command<WritersFenceFailed>(failed => throw new ResponseStoreException(
+            ResponseStoreFailure.Unavailable, _entityId, -1, $"Could not fence the body writers of '{_entityId}' before resuming it; it recovers again.", failed.Cause));
+        Command<object>(_ => Stash.Stash(), _ => _resuming);
         Command<CreateRegistration>(OnCreate);
         Command<GetRegistration>(_ => ReplyView());
         Command<AbortRegistration>(_ => OnAbort());
@@ -116,15 +126,12 @@ public sealed partial class RegistrationActor : ReceivePersistentActor, IWithTim
                 // marker comes first: a stale copy of this registration that still runs (its node cut off or paused
                 // while the cluster moved it) would otherwise journal its next events at sequence numbers this
                 // incarnation has not used yet, and they would land (docs/architecture.md, "Failure model").
+                // Before the marker, the bodies: their writers opened by such a copy are fenced in the body store, so no
+                // chunk of it lands after this incarnation's first write either. Commands wait (stashed) until then.
                 FetchMetrics.FailoverRestarts.Add(1);
-                Persist(new RegistrationResumed(_environment.TimeProvider.GetUtcNow()), _ =>
-                {
-                    StartRecords();
-                    if (_state.AllRecordsSettled)
-                    {
-                        SettleNaturally();
-                    }
-                });
+                _resuming = true;
+                _environment.Store.FenceWritersAsync(StoreKey)
+                    .PipeTo(Self, success: static () => WritersFenced.Instance, failure: static e => new WritersFenceFailed(e));
                 break;
             case RegistrationPhase.Settled:
                 // The index may not have heard of the settlement before a crash: tell it again (idempotent).
@@ -138,6 +145,20 @@ public sealed partial class RegistrationActor : ReceivePersistentActor, IWithTim
                 _state.MarkHistoryDeleted();
                 break;
         }
+    }
+
+    private void OnWritersFenced()
+    {
+        _resuming = false;
+        Persist(new RegistrationResumed(_environment.TimeProvider.GetUtcNow()), _ =>
+        {
+            StartRecords();
+            if (_state.AllRecordsSettled)
+            {
+                SettleNaturally();
+            }
+        });
+        Stash.UnstashAll();
     }
 
     private void OnCreate(CreateRegistration create)
@@ -283,6 +304,15 @@ public sealed partial class RegistrationActor : ReceivePersistentActor, IWithTim
 
     /// <summary>The bodies are deleted; finish the release for <see cref="ReplyTo"/>.</summary>
     private sealed record BodiesDeleted(IActorRef ReplyTo) : INoSerializationVerificationNeeded;
+
+    /// <summary>The body writers of any stale copy are fenced: the resume marker may be journaled.</summary>
+    private sealed class WritersFenced : INoSerializationVerificationNeeded
+    {
+        public static readonly WritersFenced Instance = new();
+    }
+
+    /// <summary>Fencing the body writers failed (the store stayed away past the outage tolerance).</summary>
+    private sealed record WritersFenceFailed(Exception Cause) : INoSerializationVerificationNeeded;
 
     /// <summary>Throttled progress publication is due.</summary>
     private sealed class PublishTick : INotInfluenceReceiveTimeout, INoSerializationVerificationNeeded

@@ -27,4 +27,16 @@ public interface IResponseStore
 
     /// <summary>Returns the bytes currently stored for the registration across all its records (0 if none), for quota accounting.</summary>
     Task<long> GetStoredBytesAsync(string registrationKey, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Fences every body writer of the registration opened before this call, wherever it runs: once it returns, none of
+    /// their bytes land (they fail as <see cref="ResponseStoreFailure.Superseded"/>). A registration that recovers as active
+    /// on a new owner calls it before it journals its resume marker, so a stale copy on a node that was cut off or paused
+    /// can write nothing more after the takeover (docs/architecture.md, "Failure model").
+    /// </summary>
+    /// <remarks>
+    /// The default does nothing: it is for stores only one process writes (the files store on a node's own volume, where a
+    /// stale copy of the registration on another node cannot reach the files).
+    /// </remarks>
+    Task FenceWritersAsync(string registrationKey, CancellationToken cancellationToken = default) => Task.CompletedTask;
 }

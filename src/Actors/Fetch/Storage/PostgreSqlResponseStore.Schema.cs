@@ -194,6 +194,8 @@ public sealed partial class PostgreSqlResponseStore
 
         public string StoredBytes { get; } = $"SELECT COALESCE(SUM(length), 0)::bigint FROM {schema}.body_records WHERE registration_key = @key;";
 
+        public string FenceWriters { get; } = $"UPDATE {schema}.body_records SET generation = {NextGeneration(schema)} WHERE registration_key = @key;";
+
         public string DeleteRecords { get; } = $"DELETE FROM {schema}.body_records WHERE registration_key = @key;";
 
         public string DeleteChunks { get; } = $"DELETE FROM {schema}.body_chunks WHERE registration_key = @key;";

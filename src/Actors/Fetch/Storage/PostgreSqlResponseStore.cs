@@ -162,6 +162,34 @@ public sealed partial class PostgreSqlResponseStore : IResponseStore
         }
     }
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// Gives every record row of the registration a new generation in one statement. Its row locks order it after any chunk
+    /// write in flight (which committed first, and is cut by the new owner's claim at its checkpoint), and every chunk write
+    /// after it finds its generation gone.
+    /// </remarks>
+    public async Task FenceWritersAsync(string registrationKey, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(registrationKey);
+        var record = new BodyRecord(registrationKey, -1);
+        await EnsureInitializedAsync(record, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await Resilience.ExecuteAsync(
+                async token =>
+                {
+                    using var command = _dataSource.CreateCommand(Sql.FenceWriters);
+                    record.AddRegistration(command.Parameters);
+                    await command.ExecuteNonQueryAsync(token).ConfigureAwait(false);
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (NpgsqlException e)
+        {
+            throw PostgreSqlErrors.Translate(e, registrationKey, -1, "fence the writers of");
+        }
+    }
+
     /// <summary>One attempt at deleting a registration's bodies, in one transaction (safe to run again).</summary>
     private async Task DeleteOnceAsync(BodyRecord record, CancellationToken cancellationToken)
     {

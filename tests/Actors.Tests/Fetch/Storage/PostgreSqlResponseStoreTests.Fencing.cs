@@ -40,6 +40,43 @@ public sealed partial class PostgreSqlResponseStoreTests
     }
 
     [Fact]
+    public async Task FenceWritersAsync_BeforeTheNewOwnerOpensAnything_EveryWriterOfTheRegistrationIsSuperseded_AndNoneOfItsBytesLand()
+    {
+        var zombieNode = NewNode();
+        var first = await zombieNode.OpenWriterAsync(Key, 0, 0);
+        var second = await zombieNode.OpenWriterAsync(Key, 1, 0);
+        await WriteGeneratedAsync(first, 0, MiB, 65_536);
+        await first.FlushToDiskAsync();
+        var storedBefore = await Store.GetStoredBytesAsync(Key);
+
+        // The new owner fences before it journals its resume marker, and opens its writers only after that.
+        await Store.FenceWritersAsync(Key);
+
+        foreach (var zombie in (IResponseBodyWriter[])[first, second])
+        {
+            var error = await Assert.ThrowsAsync<ResponseStoreException>(
+                async () => await zombie.WriteAsync(GeneratedStream.Bytes(0, MiB, seed: 66)));
+            Assert.Equal(ResponseStoreFailure.Superseded, error.Failure);
+            await zombie.DisposeAsync();
+        }
+
+        Assert.Equal(storedBefore, await Store.GetStoredBytesAsync(Key));
+        Assert.Equal(GeneratedStream.Bytes(0, MiB), await ReadBodyAsync(Store, Key, 0));
+
+        // The new owner resumes from the checkpoint as usual.
+        await using var owner = await Store.OpenWriterAsync(Key, 0, MiB);
+        await WriteGeneratedAsync(owner, MiB, 2L * MiB, 65_536);
+        Assert.Equal(ExpectedSha256(2L * MiB), await owner.CompleteAsync());
+    }
+
+    [Fact]
+    public async Task FenceWritersAsync_RegistrationWithNoBodies_DoesNothing()
+    {
+        await Store.FenceWritersAsync("nothing-stored");
+        Assert.Equal(0, await Store.GetStoredBytesAsync("nothing-stored"));
+    }
+
+    [Fact]
     public async Task CompleteAsync_ZombieWithNothingNewToStore_ThrowsSuperseded()
     {
         var zombie = await NewNode().OpenWriterAsync(Key, 0, 0);
