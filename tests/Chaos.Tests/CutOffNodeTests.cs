@@ -68,7 +68,15 @@ public sealed class CutOffNodeTests(ChaosFixture fixture, ITestOutputHelper outp
 
         run.Figure("cut-off node stopped itself after", await stopped);
         run.Figure("majority saw 2 members after", await downed);
-        run.Figure("first moved download resumed with Range after", await resumed);
+        try
+        {
+            run.Figure("first moved download resumed with Range after", await resumed);
+        }
+        catch (TimeoutException e)
+        {
+            // Say what the moved registrations were doing: stuck (never restarted, or waiting) or running without Range.
+            throw new TimeoutException($"{e.Message}\n{await run.DescribeActiveAsync(majority[0])}\nranged requests at the origin: {run.RangedRequests()} (before the fault: {rangedBefore})", e);
+        }
         await run.Cluster.ForgetExitedAsync(victim);
 
         await run.RestartAsync(victim);

@@ -277,6 +277,31 @@ public sealed class ChaosRun : IAsyncDisposable
         return clock.Elapsed;
     }
 
+    /// <summary>
+    /// For a failure message: the active registrations as <paramref name="slot"/>'s node lists them, each with what it
+    /// answers (state, bytes downloaded), so a wait that ran out says whether the moved registrations were stuck or ran.
+    /// </summary>
+    public async Task<string> DescribeActiveAsync(int slot)
+    {
+        try
+        {
+            using var answer = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            var ids = await _clients[slot].GetStringAsync(new Uri("v1/registrations", UriKind.Relative), answer.Token);
+            var lines = new List<string> { $"active through node {slot}: {ids}" };
+            foreach (var id in System.Text.Json.JsonDocument.Parse(ids).RootElement.EnumerateArray().Select(static e => e.GetString()).Take(20))
+            {
+                using var view = await _clients[slot].GetAsync(new Uri($"v1/registrations/{id}", UriKind.Relative), answer.Token);
+                lines.Add($"  {id}: {(int)view.StatusCode} {await view.Content.ReadAsStringAsync(answer.Token)}");
+            }
+
+            return string.Join('\n', lines);
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or System.Text.Json.JsonException)
+        {
+            return $"listing the active registrations through node {slot} failed: {e.Message}";
+        }
+    }
+
     /// <summary>Runs <paramref name="wait"/> and returns <paramref name="clock"/>'s reading when it is done.</summary>
     public static async Task<TimeSpan> MeasureAsync(Stopwatch clock, Func<Task> wait)
     {
