@@ -288,7 +288,7 @@ public sealed class ChaosRun : IAsyncDisposable
             using var answer = new CancellationTokenSource(TimeSpan.FromSeconds(20));
             var ids = await _clients[slot].GetStringAsync(new Uri("v1/registrations", UriKind.Relative), answer.Token);
             var lines = new List<string> { $"active through node {slot}: {ids}" };
-            foreach (var id in System.Text.Json.JsonDocument.Parse(ids).RootElement.EnumerateArray().Select(static e => e.GetString()).Take(20))
+            foreach (var id in System.Text.Json.JsonDocument.Parse(ids).RootElement.GetProperty("ids").EnumerateArray().Select(static e => e.GetString()).Take(20))
             {
                 using var view = await _clients[slot].GetAsync(new Uri($"v1/registrations/{id}", UriKind.Relative), answer.Token);
                 lines.Add($"  {id}: {(int)view.StatusCode} {await view.Content.ReadAsStringAsync(answer.Token)}");
@@ -296,7 +296,7 @@ public sealed class ChaosRun : IAsyncDisposable
 
             return string.Join('\n', lines);
         }
-        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or System.Text.Json.JsonException)
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or System.Text.Json.JsonException or InvalidOperationException or KeyNotFoundException)
         {
             return $"listing the active registrations through node {slot} failed: {e.Message}";
         }
