@@ -9,6 +9,19 @@ using BgFetchCluster.Bench;
 // Usage: dotnet bench/Bench/bin/Release/net10.0/BgFetchCluster.Bench.dll [--quick] [--entities N]
 //        [--only inmem,bgfetch-sqlite,akkasql-sqlite,bgfetch-postgresql,akkasql-postgresql]
 // PostgreSQL from BGFETCH_BENCH_POSTGRES, else BGFETCH_TEST_POSTGRES; without either its rows are skipped.
+// Or: dotnet bench/Bench/bin/Release/net10.0/BgFetchCluster.Bench.dll --construction [--count N] [--rounds N]
+// (issue 17, cut 6: what creating a persistent actor costs with expression props or a producer, receive or switch).
+if (args.Contains("--construction"))
+{
+    var countAt = Array.IndexOf(args, "--count");
+    var roundsAt = Array.IndexOf(args, "--rounds");
+    await ConstructionBench.RunAsync(
+        Console.Out,
+        countAt >= 0 && countAt + 1 < args.Length ? int.Parse(args[countAt + 1], CultureInfo.InvariantCulture) : 20_000,
+        roundsAt >= 0 && roundsAt + 1 < args.Length ? int.Parse(args[roundsAt + 1], CultureInfo.InvariantCulture) : 5);
+    return;
+}
+
 var quick = args.Contains("--quick");
 var settings = new BenchSettings(quick);
 var entitiesIndex = Array.IndexOf(args, "--entities");

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Text.Json;
+using BgFetchCluster.Messages.Fetch;
 
 namespace BgFetchCluster.Actors.Fetch;
 
@@ -86,21 +87,62 @@ public static class FetchMetrics
     public static readonly Counter<long> HttpUnavailable =
         Meter.CreateCounter<long>("bgfetch.http.unavailable", "{response}", "API calls answered 503 UnavailableError, by reason");
 
-    /// <summary>Counts a settled registration and its records, and traces the settlement.</summary>
+    /// <summary>The specification's names of each enum value, by value (the JSON converters' names, computed once).</summary>
+    private static readonly string[] ResultNames = SpecNames<BackgroundFetchResult>();
+    private static readonly string[] ReasonNames = SpecNames<BackgroundFetchFailureReason>();
+    private static readonly string[] RecordStateNames = SpecNames<RecordState>();
+
+    /// <summary>The tags of <see cref="RegistrationsSettled"/>, bound once per result and failure reason.</summary>
+    private static readonly KeyValuePair<string, object?>[][] SettledTags =
+        [.. from result in ResultNames
+            from reason in ReasonNames
+            select new KeyValuePair<string, object?>[] { new("result", result), new("failure_reason", reason) }];
+
+    /// <summary>The tags of <see cref="RecordsSettled"/>, bound once per record state.</summary>
+    private static readonly KeyValuePair<string, object?>[][] RecordSettledTags =
+        [.. RecordStateNames.Select(static state => new KeyValuePair<string, object?>[] { new("state", state) })];
+
+    /// <summary>
+    /// Counts a settled registration and its records, and traces the settlement. Runs once per registration, so the tag
+    /// lists are bound in advance (issue 17, cut 7): nothing is serialized or allocated here but the activity, and
+    /// records in the same state as the one before are counted in one addition.
+    /// </summary>
     internal static void Settled(RegistrationState state)
     {
-        var result = SpecName(state.Result);
-        var reason = SpecName(state.FailureReason);
-        RegistrationsSettled.Add(1, new("result", result), new("failure_reason", reason));
-        foreach (var record in state.Records)
+        var result = (int)state.Result;
+        var reason = (int)state.FailureReason;
+        var resultName = (uint)result < (uint)ResultNames.Length ? ResultNames[result] : SpecName(state.Result);
+        var reasonName = (uint)reason < (uint)ReasonNames.Length ? ReasonNames[reason] : SpecName(state.FailureReason);
+        if ((uint)result < (uint)ResultNames.Length && (uint)reason < (uint)ReasonNames.Length)
         {
-            RecordsSettled.Add(1, new KeyValuePair<string, object?>("state", SpecName(record.State)));
+            RegistrationsSettled.Add(1, SettledTags[(result * ReasonNames.Length) + reason]);
+        }
+        else
+        {
+            RegistrationsSettled.Add(1, new("result", resultName), new("failure_reason", reasonName));
+        }
+
+        var records = state.Records;
+        for (var i = 0; i < records.Length;)
+        {
+            var recordState = records[i].State;
+            var run = 1;
+            while (i + run < records.Length && records[i + run].State == recordState)
+            {
+                run++;
+            }
+
+            AddRecordsSettled(recordState, run);
+            i += run;
         }
 
         using var activity = ActivitySource.StartActivity("bgfetch.settle");
-        activity?.SetTag("bgfetch.id", state.Definition?.Id);
-        activity?.SetTag("bgfetch.result", result);
-        activity?.SetTag("bgfetch.failure_reason", reason);
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag("bgfetch.id", state.Definition?.Id);
+            activity.SetTag("bgfetch.result", resultName);
+            activity.SetTag("bgfetch.failure_reason", reasonName);
+        }
     }
 
     /// <summary>Counts one download in <see cref="ActiveDownloads"/> until disposed.</summary>
@@ -108,6 +150,39 @@ public static class FetchMetrics
     {
         ActiveDownloads.Add(1);
         return default;
+    }
+
+    private static void AddRecordsSettled(RecordState state, int count)
+    {
+        var index = (int)state;
+        if ((uint)index < (uint)RecordSettledTags.Length)
+        {
+            RecordsSettled.Add(count, RecordSettledTags[index]);
+        }
+        else
+        {
+            RecordsSettled.Add(count, new KeyValuePair<string, object?>("state", SpecName(state)));
+        }
+    }
+
+    /// <summary>The names of an enum whose values run from 0 without gaps, by value; empty if they have gaps.</summary>
+    private static string[] SpecNames<T>()
+        where T : struct, Enum
+    {
+        var values = Enum.GetValues<T>();
+        var names = new string[values.Length];
+        foreach (var value in values)
+        {
+            var index = Convert.ToInt32(value, System.Globalization.CultureInfo.InvariantCulture);
+            if ((uint)index >= (uint)names.Length)
+            {
+                return [];
+            }
+
+            names[index] = SpecName(value);
+        }
+
+        return names;
     }
 
     private static string SpecName<T>(T value) => JsonSerializer.Serialize(value).Trim('"');

@@ -20,7 +20,7 @@ internal sealed class RecordActor : UntypedActor
     }
 
     public static Props Props(RecordWork work, FetchEnvironment environment) =>
-        Akka.Actor.Props.Create(() => new RecordActor(work, environment));
+        Akka.Actor.Props.CreateBy(new DirectProducer<RecordActor>(() => new RecordActor(work, environment)));
 
     /// <summary>The record takes no messages: everything it learns goes to its parent from the download task.</summary>
     protected override void OnReceive(object message) => Unhandled(message);

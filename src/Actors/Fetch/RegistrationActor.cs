@@ -1,7 +1,6 @@
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Persistence;
-using BgFetchCluster.Actors.Fetch.Storage;
 using BgFetchCluster.Actors.Persistence.Plugin;
 using BgFetchCluster.Messages;
 using BgFetchCluster.Messages.Fetch;
@@ -15,7 +14,12 @@ namespace BgFetchCluster.Actors.Fetch;
 /// <see cref="RegistrationState"/>'s; after settling it passivates when idle and is started again
 /// on demand to serve its records.
 /// </summary>
-public sealed partial class RegistrationActor : ReceivePersistentActor, IWithTimers
+/// <remarks>
+/// An <see cref="UntypedPersistentActor"/> with one <c>switch</c> per receive rather than a <c>ReceivePersistentActor</c>:
+/// one is created per registration, and a receive actor builds its handler tables in every instance (issue 17, cut 6).
+/// The order of the old handlers is kept: the fencing results, then a stash of everything else while resuming.
+/// </remarks>
+public sealed partial class RegistrationActor : UntypedPersistentActor, IWithTimers
 {
 
     private static readonly TimeSpan PublishInterval = TimeSpan.FromMilliseconds(100);
@@ -52,54 +56,11 @@ public sealed partial class RegistrationActor : ReceivePersistentActor, IWithTim
 
         // A registration never snapshots (its history is short), so recovery skips the snapshot store's query.
         SnapshotPluginId = BgFetchPersistence.NoSnapshotStorePluginId;
-        Recover<IEvent>(_state.Apply);
-        Recover<RecoveryCompleted>(_ => OnRecoveryCompleted());
-
-        // Resuming after a restart: everything waits until the body writers of a stale copy are fenced (OnRecoveryCompleted).
-        Command<WritersFenced>(_ => OnWritersFenced());
-        Command<WritersFenceFailed>(failed => throw new ResponseStoreException(
-            ResponseStoreFailure.Unavailable, _entityId, -1, $"Could not fence the body writers of '{_entityId}' before resuming it; it recovers again.", failed.Cause));
-        Command<object>(_ => Stash.Stash(), _ => _resuming);
-        Command<CreateRegistration>(OnCreate);
-        Command<GetRegistration>(_ => ReplyView());
-        Command<AbortRegistration>(_ => OnAbort());
-        Command<ReleaseRegistration>(_ => OnRelease());
-        Command<UpdateRegistrationUi>(OnUpdateUi);
-        Command<GetRecords>(_ => OnGetRecords());
-        Command<AwaitRecord>(OnAwaitRecord);
-        Command<BodiesDeleted>(OnBodiesDeleted);
-        Command<DeleteMessagesSuccess>(_ => { });
-        Command<DeleteMessagesFailure>(failure => LogHistoryNotDeleted(_environment.Log, PersistenceId, failure.Cause));
-        Command<RecordResponseStarted>(OnResponseStarted);
-        Command<RecordBytes>(OnBytes);
-        Command<RecordCheckpoint>(OnCheckpoint);
-        Command<RecordOutcome>(OnOutcome);
-        Command<FlushOutcomes>(_ => OnFlushOutcomes());
-        Command<PublishTick>(_ =>
-        {
-            // Never after settlement: the settling turn published the final state itself.
-            if (_state.Phase == RegistrationPhase.Active && !_settling)
-            {
-                Publish();
-            }
-        });
-        Command<ReceiveTimeout>(_ => PassivateIfSettled());
-        Command<StopEntity>(_ => Context.Stop(Self));
-        Command<HandOff>(_ => OnHandOff());
-        Command<HandOffTimedOut>(_ => Context.Stop(Self));
-        Command<IdSettledAck>(_ => OnSettlementAcknowledged());
-        Command<AnnounceAgain>(_ =>
-        {
-            if (_state.Phase == RegistrationPhase.Settled && !_settlementVisible)
-            {
-                AnnounceSettlement();
-            }
-        });
     }
 
     /// <summary>Props for the shard region's entity factory.</summary>
     public static Props Props(string entityId, FetchEnvironment environment) =>
-        Akka.Actor.Props.Create(() => new RegistrationActor(entityId, environment));
+        Akka.Actor.Props.CreateBy(new DirectProducer<RegistrationActor>(() => new RegistrationActor(entityId, environment)));
 
     /// <summary>The entity id: scope, id and incarnation, escaped and joined with '/'.</summary>
     public static string EntityIdFor(string scope, string id, string incarnation) =>

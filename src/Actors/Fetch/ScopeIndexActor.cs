@@ -85,7 +85,7 @@ public sealed class ScopeIndexActor : ReceivePersistentActor, IWithTimers
 
     /// <summary>Props for the shard region's entity factory.</summary>
     public static Props Props(string entityId, FetchEnvironment environment) =>
-        Akka.Actor.Props.Create(() => new ScopeIndexActor(entityId, environment));
+        Akka.Actor.Props.CreateBy(new DirectProducer<ScopeIndexActor>(() => new ScopeIndexActor(entityId, environment)));
 
     /// <summary>The index entity of a scope.</summary>
     public static string EntityIdFor(string scope) => scope;
