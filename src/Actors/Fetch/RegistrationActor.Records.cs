@@ -361,7 +361,7 @@ public sealed partial class RegistrationActor
 
         _pendingSettleReply = null;
         Stash.UnstashAll();
-        Context.SetReceiveTimeout(IdleAfterSettled);
+        Context.SetReceiveTimeout(_environment.SettledIdle);
     }
 
     private void NotifyWaiters(int index)

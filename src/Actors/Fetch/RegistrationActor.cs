@@ -23,7 +23,6 @@ public sealed partial class RegistrationActor : UntypedPersistentActor, IWithTim
 {
 
     private static readonly TimeSpan PublishInterval = TimeSpan.FromMilliseconds(100);
-    private static readonly TimeSpan IdleAfterSettled = TimeSpan.FromMinutes(2);
 
     private readonly string _entityId;
     private readonly FetchEnvironment _environment;
