@@ -1,8 +1,10 @@
+using System.Threading.RateLimiting;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Cluster.Tools.PublishSubscribe;
 using BgFetchCluster.Actors.Fetch.Http;
 using BgFetchCluster.Actors.Fetch.Storage;
+using BgFetchCluster.Messages.Fetch;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -31,6 +33,7 @@ public sealed class FetchEnvironment(
     private IActorRef? _mediator;
     private IActorRef? _scopeIndexRegion;
     private IActorRef? _registrationRegion;
+    private RateLimiter? _wakeLimiter;
 
     /// <summary>The node's HTTP client.</summary>
     public Fetcher Fetcher { get; } = fetcher;
@@ -93,6 +96,31 @@ public sealed class FetchEnvironment(
     /// 2 minutes stayed alive (20,000 and ~600 MiB at the end of a warm W4 run).
     /// </summary>
     public TimeSpan SettledIdle { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How many <see cref="WakeRegistration"/> messages the scope indexes of this node send per second, together. After a
+    /// node is lost, its active registrations restart at this pace, oldest first (those are the ones that were fetching),
+    /// so the survivors keep answering while a large backlog comes back (issue 17); remember-entities restarted them all
+    /// at once.
+    /// </summary>
+    public int WakesPerSecond { get; init; } = 1000;
+
+    /// <summary>The node-wide budget behind <see cref="WakesPerSecond"/>, refilled every 100 ms.</summary>
+    internal RateLimiter WakeLimiter => LazyInitializer.EnsureInitialized(ref _wakeLimiter, () =>
+    {
+        var perTick = Math.Max(1, WakesPerSecond / 10);
+        return new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = perTick,
+            TokensPerPeriod = perTick,
+            ReplenishmentPeriod = WakeTick,
+            AutoReplenishment = true,
+            QueueLimit = 0,
+        });
+    });
+
+    /// <summary>How often a scope index sends its next wakes while it has any to send.</summary>
+    internal static TimeSpan WakeTick { get; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Who fetches next: the node-wide and per-origin limits, with registrations taking turns.</summary>
     public FetchScheduler Scheduler { get; } = new(fetcher.Options);

@@ -253,6 +253,21 @@ public sealed partial class RegistrationActor : UntypedPersistentActor, IWithTim
         }
     }
 
+    /// <summary>
+    /// The scope index wakes its active registrations (ScopeIndexActor): starting this entity, and its recovery, was the
+    /// point; it answers so that the index stops waking it. One that holds nothing (a reservation whose creation has
+    /// not arrived, or never will) leaves again at once; a creation arriving meanwhile starts it anew.
+    /// </summary>
+    private void OnWake()
+    {
+        Sender.Tell(new RegistrationAwake(_entityId), Self);
+        if (_state.Phase is RegistrationPhase.Empty or RegistrationPhase.Released)
+        {
+            Context.SetReceiveTimeout(null);
+            Context.Parent.Tell(new Passivate(StopEntity.Instance), Self);
+        }
+    }
+
     private void PassivateIfSettled()
     {
         if (_state.Phase is RegistrationPhase.Settled or RegistrationPhase.Released)

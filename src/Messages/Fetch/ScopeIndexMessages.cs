@@ -68,6 +68,13 @@ public sealed record MarkIdSettled(string EntityId, string Id, string Incarnatio
 [SerializedName("bgfetch.scope.settled-ack.v1")]
 public sealed record IdSettledAck(string Id, string Incarnation);
 
+/// <summary>
+/// An active registration is moving to another node (its shard is handed off): the index wakes it again until it
+/// answers from its new home.
+/// </summary>
+[SerializedName("bgfetch.scope.wake-after-move.v1")]
+public sealed record WakeAfterMove(string EntityId, string Id, string Incarnation) : ICommand, IEntityMessage;
+
 /// <summary>A registration's records were released: its bytes no longer count, its id names nothing.</summary>
 [SerializedName("bgfetch.scope.mark-released.v1")]
 public sealed record MarkIdReleased(string EntityId, string Id, string Incarnation) : ICommand, IEntityMessage;
