@@ -135,10 +135,9 @@ public sealed partial class RegistrationActor
     private void OnHandOff()
     {
         // The registration region does not remember its entities: the scope index wakes this one again at its new home.
-        if (_state.Phase == RegistrationPhase.Active && _state.Definition is { } definition)
+        if (_state.Phase == RegistrationPhase.Active)
         {
-            _environment.ScopeIndexRegion.Tell(
-                new WakeAfterMove(ScopeIndexActor.EntityIdFor(definition.Scope), definition.Id, definition.Incarnation), Self);
+            AskToBeWokenAgain();
         }
 
         if (_state.Phase != RegistrationPhase.Active || _settling || _recordActors.Count == 0)

@@ -268,6 +268,34 @@ public sealed partial class RegistrationActor : UntypedPersistentActor, IWithTim
         }
     }
 
+    /// <summary>
+    /// A failed journal write or recovery stops the entity (Akka.Persistence), and its shard does not remember it (issue
+    /// 17, cut 2): its scope index is asked to wake it again, which it does, less often each time, until it answers; an
+    /// index that no longer holds it active ignores this. The definition may be unknown here, so the entity id says whose it is.
+    /// </summary>
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        AskToBeWokenAgain();
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    /// <inheritdoc cref="OnPersistFailure"/>
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        AskToBeWokenAgain();
+        base.OnRecoveryFailure(reason, message);
+    }
+
+    private void AskToBeWokenAgain()
+    {
+        var parts = _entityId.Split('/');
+        if (parts.Length == 3)
+        {
+            var scope = Uri.UnescapeDataString(parts[0]);
+            _environment.ScopeIndexRegion.Tell(new WakeAgain(ScopeIndexActor.EntityIdFor(scope), Uri.UnescapeDataString(parts[1]), parts[2]), Self);
+        }
+    }
+
     private void PassivateIfSettled()
     {
         if (_state.Phase is RegistrationPhase.Settled or RegistrationPhase.Released)

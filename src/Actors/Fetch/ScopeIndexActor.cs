@@ -33,7 +33,7 @@ namespace BgFetchCluster.Actors.Fetch;
 /// The index is also what keeps its active registrations running (issue 17, cut 2): the registration region does not
 /// remember its entities, so the index wakes every active one (<see cref="WakeRegistration"/>, oldest first, at the
 /// node's <see cref="FetchEnvironment.WakesPerSecond"/>) when it recovers, when a member has left the cluster, and
-/// when one tells it that it is moving (<see cref="WakeAfterMove"/>), and wakes again, with a growing interval, those
+/// when one tells it that it is moving (<see cref="WakeAgain"/>), and wakes again, with a growing interval, those
 /// that have not answered. The index itself is remembered, so after any crash one of them recovers and wakes.
 /// </para>
 /// </remarks>
@@ -98,7 +98,7 @@ public sealed class ScopeIndexActor : ReceivePersistentActor, IWithTimers
         Command<GetActiveIds>(_ => Sender.Tell(new ActiveIds([.. _activeOrder.Values]), Self));
         Command<SweepExpired>(_ => SweepExpiredRecords());
         Command<RegistrationAwake>(awake => _unawake.Remove(awake.EntityId));
-        Command<WakeAfterMove>(moved => WakeIfActive(moved.Id, moved.Incarnation));
+        Command<WakeAgain>(moved => WakeIfActive(moved.Id, moved.Incarnation));
         Command<WakesDue>(_ => SendWakes());
         Command<WakeUnanswered>(_ => WakeUnansweredAgain());
         Command<MembersDue>(_ => CheckMembers());
@@ -168,6 +168,7 @@ public sealed class ScopeIndexActor : ReceivePersistentActor, IWithTimers
     {
         if (_active.TryGetValue(id, out var active) && active.Incarnation == incarnation)
         {
+            _wakeRetry = FirstWakeRetry;
             Wake(id, incarnation);
             SendWakes();
         }

@@ -50,7 +50,7 @@ namespace BgFetchCluster.Actors.Serialization;
 [JsonSerializable(typeof(MarkIdReleased))]
 [JsonSerializable(typeof(WakeRegistration))]
 [JsonSerializable(typeof(RegistrationAwake))]
-[JsonSerializable(typeof(WakeAfterMove))]
+[JsonSerializable(typeof(WakeAgain))]
 internal sealed partial class FetchJsonContext : JsonSerializerContext;
 
 /// <summary>Registers the fetch domain's messages with an <see cref="EventSerializer"/>.</summary>
@@ -108,6 +108,6 @@ public static class FetchSerialization
             .Register(context.MarkIdReleased)
             .Register(context.WakeRegistration)
             .Register(context.RegistrationAwake)
-            .Register(context.WakeAfterMove);
+            .Register(context.WakeAgain);
     }
 }

@@ -69,11 +69,11 @@ public sealed record MarkIdSettled(string EntityId, string Id, string Incarnatio
 public sealed record IdSettledAck(string Id, string Incarnation);
 
 /// <summary>
-/// An active registration is moving to another node (its shard is handed off): the index wakes it again until it
-/// answers from its new home.
+/// A registration is stopping without being done: its shard moves to another node, or a journal write or its recovery
+/// failed. The index wakes it again, if it is still active, until it answers from wherever it runs next.
 /// </summary>
-[SerializedName("bgfetch.scope.wake-after-move.v1")]
-public sealed record WakeAfterMove(string EntityId, string Id, string Incarnation) : ICommand, IEntityMessage;
+[SerializedName("bgfetch.scope.wake-again.v1")]
+public sealed record WakeAgain(string EntityId, string Id, string Incarnation) : ICommand, IEntityMessage;
 
 /// <summary>A registration's records were released: its bytes no longer count, its id names nothing.</summary>
 [SerializedName("bgfetch.scope.mark-released.v1")]

@@ -34,8 +34,8 @@ public sealed partial class RegistrationActorTests
         var watcher = CreateTestProbe();
         watcher.Watch(entity);
         entity.Tell(RegistrationActor.HandOff.Instance, _shard);
-        var moved = await _index.FishForMessageAsync<WakeAfterMove>(_ => true, Timeout);
-        Assert.Equal(new WakeAfterMove(ScopeIndexActor.EntityIdFor(_scope), "moving", _incarnation), moved);
+        var moved = await _index.FishForMessageAsync<WakeAgain>(_ => true, Timeout);
+        Assert.Equal(new WakeAgain(ScopeIndexActor.EntityIdFor(_scope), "moving", _incarnation), moved);
         await watcher.ExpectTerminatedAsync(entity, Timeout);
         _origin.Open("moving");
 
@@ -50,7 +50,7 @@ public sealed partial class RegistrationActorTests
         // Told before it stopped, if at all: whatever the index probe holds now is all there is.
         while (_index.HasMessages)
         {
-            Assert.IsNotType<WakeAfterMove>(await _index.ReceiveOneAsync(TimeSpan.Zero));
+            Assert.IsNotType<WakeAgain>(await _index.ReceiveOneAsync(TimeSpan.Zero));
         }
     }
 }

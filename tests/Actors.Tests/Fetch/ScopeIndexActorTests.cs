@@ -168,9 +168,9 @@ public sealed class ScopeIndexActorTests(SqliteTestDatabase<ScopeIndexActorTests
         again.Tell(new RegistrationAwake(Entity("b")), Registrations);
 
         // A registration that is moving asks to be woken at its new home; a settled one or another incarnation is not woken.
-        again.Tell(new WakeAfterMove(Scope, "a", "i1"), probe);
-        again.Tell(new WakeAfterMove(Scope, "c", "other"), probe);
-        again.Tell(new WakeAfterMove(Scope, "c", "i1"), probe);
+        again.Tell(new WakeAgain(Scope, "a", "i1"), probe);
+        again.Tell(new WakeAgain(Scope, "c", "other"), probe);
+        again.Tell(new WakeAgain(Scope, "c", "i1"), probe);
         Assert.Equal(Entity("c"), (await Registrations.ExpectMsgAsync<WakeRegistration>(Timeout)).EntityId);
     }
 
@@ -249,6 +249,39 @@ public sealed class ScopeIndexActorTests(SqliteTestDatabase<ScopeIndexActorTests
 public sealed class ScopeIndexActorWriteFailureTests(SqliteTestDatabase<ScopeIndexActorWriteFailureTests> database, ITestOutputHelper output)
     : ScopeIndexTestKit(database.ConnectionString, serializeMessages: false, output), IClassFixture<SqliteTestDatabase<ScopeIndexActorWriteFailureTests>>
 {
+    [Fact]
+    public async Task Registration_WriteFails_StopsAndAsksItsScopeIndexToWakeItAgain()
+    {
+        // Its shard does not remember it (issue 17): the index is what starts it again once the journal works again.
+        var scopeIndex = CreateTestProbe();
+        var bodies = Path.Combine(Path.GetTempPath(), "bgfetch-wake-" + Guid.NewGuid().ToString("N"));
+        using var fetcher = new Fetcher(new FetchOptions());
+        var environment = new FetchEnvironment(Sys, fetcher, new DiskResponseStore(bodies), TimeProvider.System)
+        {
+            ScopeIndexRegion = scopeIndex,
+            Mediator = CreateTestProbe(),
+            RegistrationRegion = Registrations,
+        };
+        const string id = "an id/with a slash";
+        var entityId = RegistrationActor.EntityIdFor(Scope, id, "i1");
+        var probe = CreateTestProbe();
+        var entity = Sys.ActorOf(RegistrationActor.Props(entityId, environment));
+        probe.Watch(entity);
+        entity.Tell(new GetRegistration(entityId), probe);
+        await probe.ExpectMsgAsync<RegistrationNotFound>(Timeout);
+
+        Journal.Hold();
+        var registered = new FetchRegistered(
+            Scope, id, "i1", [new FetchRequest("https://example.invalid/a", "GET", new Dictionary<string, string>(), null)],
+            "title", [], 0, QuotaRemaining: Quota, NotifyUrl: null, DateTimeOffset.UtcNow);
+        entity.Tell(new CreateRegistration(entityId, registered), probe);
+        await Journal.WriteEntered.WaitAsync(Timeout);
+        Journal.Fail();
+
+        Assert.Equal(new WakeAgain(ScopeIndexActor.EntityIdFor(Scope), id, "i1"), await scopeIndex.ExpectMsgAsync<WakeAgain>(Timeout));
+        await probe.ExpectTerminatedAsync(entity, Timeout);
+    }
+
     [Fact]
     public async Task Reserve_WriteFails_IsReportedLostAndTheNextIncarnationFreesTheId()
     {
