@@ -98,12 +98,14 @@ public sealed class FetchEnvironment(
     public TimeSpan SettledIdle { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// How many <see cref="WakeRegistration"/> messages the scope indexes of this node send per second, together. After a
-    /// node is lost, its active registrations restart at this pace, oldest first (those are the ones that were fetching),
-    /// so the survivors keep answering while a large backlog comes back (issue 17); remember-entities restarted them all
-    /// at once.
+    /// How many <see cref="WakeRegistration"/> messages the scope indexes of this node send per second, together
+    /// (<c>BgFetch:Cluster:WakesPerSecond</c>). After a node is lost, its active registrations restart at this pace,
+    /// oldest first (those are the ones that were fetching), so the survivors keep answering while a large backlog comes
+    /// back (issue 17). Restarting ~33,000 remembered registrations at once on two 2-core survivors starved their
+    /// heartbeats and the Split Brain Resolver downed one of them; ~370 restarts per second over both kept them
+    /// (bench/README.md, W5 on three nodes), hence 200 per node.
     /// </summary>
-    public int WakesPerSecond { get; init; } = 1000;
+    public int WakesPerSecond { get; init; } = FetchNodeOptions.DefaultWakesPerSecond;
 
     /// <summary>The node-wide budget behind <see cref="WakesPerSecond"/>, refilled every 100 ms.</summary>
     internal RateLimiter WakeLimiter => LazyInitializer.EnsureInitialized(ref _wakeLimiter, () =>
