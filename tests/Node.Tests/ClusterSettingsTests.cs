@@ -52,6 +52,17 @@ public sealed class ClusterSettingsTests
         Assert.Empty(cluster.SeedNodes);
         Assert.Equal(ClusterDiscovery.None, cluster.Discovery);
         Assert.Equal(100, cluster.NumberOfShards);
+        Assert.Equal(200, cluster.WakesPerSecond);
         cluster.Validate();
+    }
+
+    [Fact]
+    public void WakesPerSecond_ReachesTheNodeOptions_AndTooFewAreRefusedNamingTheKey()
+    {
+        var settings = new BgFetchSettings { Cluster = new ClusterSettings { WakesPerSecond = 50 } };
+        Assert.Equal(50, settings.ToNodeOptions(isDevelopment: true).WakesPerSecond);
+
+        var refused = Assert.Throws<InvalidOperationException>(new ClusterSettings { WakesPerSecond = 0 }.Validate);
+        Assert.Contains("BgFetch:Cluster:WakesPerSecond", refused.Message, StringComparison.Ordinal);
     }
 }

@@ -11,7 +11,8 @@ public static class FetchAkkaBuilderExtensions
 {
     /// <summary>
     /// Adds the product's serializer, DistributedPubSub, the webhook notifier and the two shard regions
-    /// (<c>scope-index</c>, then <c>registration</c>) with remember-entities on the eventsourced store, and
+    /// (<c>scope-index</c> with remember-entities on the eventsourced store, then <c>registration</c>, whose entities
+    /// the scope indexes restart), and
     /// completes <see cref="FetchNode.Service"/> once both run. Persistence, remoting and clustering are
     /// configured by the host beside this call.
     /// </summary>
@@ -21,7 +22,7 @@ public static class FetchAkkaBuilderExtensions
         ArgumentNullException.ThrowIfNull(node);
         var shardOptions = new ShardOptions
         {
-            // An unsettled registration restarts after a crash, a rebalance or the loss of its node.
+            // A scope index restarts after a crash, a rebalance or the loss of its node, and wakes its active registrations.
             RememberEntities = true,
             // Not ddata: its durable LMDB store fails with the LightningDB this feed serves (docs/architecture.md).
             RememberEntitiesStore = RememberEntitiesStore.Eventsourced,
@@ -37,9 +38,12 @@ public static class FetchAkkaBuilderExtensions
         var extractor = new EntityMessageExtractor(node.Options.NumberOfShards);
 
         // A moving registration checkpoints its downloads before it stops (RegistrationActor.HandOff).
+        // Registrations are not remembered by their shards (issue 17, cut 2): that cost a journal write when each one
+        // started and another when it passivated. Their scope index, which is remembered, knows every active one and
+        // wakes them when it recovers, when a member leaves and when one moves (ScopeIndexActor).
         ShardOptions RegistrationShardOptions() => new()
         {
-            RememberEntities = shardOptions.RememberEntities,
+            RememberEntities = false,
             RememberEntitiesStore = shardOptions.RememberEntitiesStore,
             StateStoreMode = shardOptions.StateStoreMode,
             ShouldPassivateIdleEntities = shardOptions.ShouldPassivateIdleEntities,

@@ -1,8 +1,10 @@
+using System.Threading.RateLimiting;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Cluster.Tools.PublishSubscribe;
 using BgFetchCluster.Actors.Fetch.Http;
 using BgFetchCluster.Actors.Fetch.Storage;
+using BgFetchCluster.Messages.Fetch;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -31,6 +33,7 @@ public sealed class FetchEnvironment(
     private IActorRef? _mediator;
     private IActorRef? _scopeIndexRegion;
     private IActorRef? _registrationRegion;
+    private RateLimiter? _wakeLimiter;
 
     /// <summary>The node's HTTP client.</summary>
     public Fetcher Fetcher { get; } = fetcher;
@@ -84,6 +87,42 @@ public sealed class FetchEnvironment(
 
     /// <summary>How long settled records stay available before they are released automatically.</summary>
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>
+    /// How long a settled registration stays in memory after its last message before it passivates (issue 17): reads
+    /// right after the settlement (the caller's <c>match()</c>, a waiter, a late subscriber) find it there, and the
+    /// node's memory grows with the rate of settlements, not with their number. A passivated registration is served from
+    /// the journal when it is asked again. It was 2 minutes until issue 17: every registration settled in the last
+    /// 2 minutes stayed alive (20,000 and ~600 MiB at the end of a warm W4 run).
+    /// </summary>
+    public TimeSpan SettledIdle { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How many <see cref="WakeRegistration"/> messages the scope indexes of this node send per second, together
+    /// (<c>BgFetch:Cluster:WakesPerSecond</c>). After a node is lost, its active registrations restart at this pace,
+    /// oldest first (those are the ones that were fetching), so the survivors keep answering while a large backlog comes
+    /// back (issue 17). Restarting ~33,000 remembered registrations at once on two 2-core survivors starved their
+    /// heartbeats and the Split Brain Resolver downed one of them; ~370 restarts per second over both kept them
+    /// (bench/README.md, W5 on three nodes), hence 200 per node.
+    /// </summary>
+    public int WakesPerSecond { get; init; } = FetchNodeOptions.DefaultWakesPerSecond;
+
+    /// <summary>The node-wide budget behind <see cref="WakesPerSecond"/>, refilled every 100 ms.</summary>
+    internal RateLimiter WakeLimiter => LazyInitializer.EnsureInitialized(ref _wakeLimiter, () =>
+    {
+        var perTick = Math.Max(1, WakesPerSecond / 10);
+        return new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = perTick,
+            TokensPerPeriod = perTick,
+            ReplenishmentPeriod = WakeTick,
+            AutoReplenishment = true,
+            QueueLimit = 0,
+        });
+    });
+
+    /// <summary>How often a scope index sends its next wakes while it has any to send.</summary>
+    internal static TimeSpan WakeTick { get; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Who fetches next: the node-wide and per-origin limits, with registrations taking turns.</summary>
     public FetchScheduler Scheduler { get; } = new(fetcher.Options);

@@ -42,6 +42,12 @@ public sealed record FetchNodeOptions
     /// <summary>Shards per entity type; fixed for the life of a cluster.</summary>
     public int NumberOfShards { get; init; } = 100;
 
+    /// <summary>The default of <see cref="WakesPerSecond"/>.</summary>
+    public const int DefaultWakesPerSecond = 200;
+
+    /// <summary>See <see cref="FetchEnvironment.WakesPerSecond"/> (<c>BgFetch:Cluster:WakesPerSecond</c>).</summary>
+    public int WakesPerSecond { get; init; } = DefaultWakesPerSecond;
+
     /// <summary>Where response bodies live; null: <see cref="BodyStore.Files"/> with SQLite, <see cref="BodyStore.PostgreSql"/> with PostgreSQL.</summary>
     public BodyStore? Bodies { get; init; }
 
@@ -181,6 +187,7 @@ public sealed class FetchNode : IDisposable
         {
             Retention = Options.Retention,
             InlineBodyBytes = Options.InlineBodyBytes,
+            WakesPerSecond = Options.WakesPerSecond,
             Log = _log,
         };
         _environment.Notifier = system.ActorOf(WebhookNotifier.Props(Fetcher, TimeProvider), "notifier");

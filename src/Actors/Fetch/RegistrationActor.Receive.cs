@@ -109,6 +109,9 @@ public sealed partial class RegistrationActor
             case HandOff:
                 OnHandOff();
                 break;
+            case WakeRegistration:
+                OnWake();
+                break;
             case HandOffTimedOut:
                 Context.Stop(Self);
                 break;

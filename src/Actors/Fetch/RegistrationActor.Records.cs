@@ -134,6 +134,12 @@ public sealed partial class RegistrationActor
     /// </summary>
     private void OnHandOff()
     {
+        // The registration region does not remember its entities: the scope index wakes this one again at its new home.
+        if (_state.Phase == RegistrationPhase.Active)
+        {
+            AskToBeWokenAgain();
+        }
+
         if (_state.Phase != RegistrationPhase.Active || _settling || _recordActors.Count == 0)
         {
             Context.Stop(Self);
@@ -361,7 +367,7 @@ public sealed partial class RegistrationActor
 
         _pendingSettleReply = null;
         Stash.UnstashAll();
-        Context.SetReceiveTimeout(IdleAfterSettled);
+        Context.SetReceiveTimeout(_environment.SettledIdle);
     }
 
     private void NotifyWaiters(int index)

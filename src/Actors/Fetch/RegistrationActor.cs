@@ -23,7 +23,6 @@ public sealed partial class RegistrationActor : UntypedPersistentActor, IWithTim
 {
 
     private static readonly TimeSpan PublishInterval = TimeSpan.FromMilliseconds(100);
-    private static readonly TimeSpan IdleAfterSettled = TimeSpan.FromMinutes(2);
 
     private readonly string _entityId;
     private readonly FetchEnvironment _environment;
@@ -251,6 +250,49 @@ public sealed partial class RegistrationActor : UntypedPersistentActor, IWithTim
         else
         {
             Sender.Tell(_state.ToView(hideSettlement: !_settlementVisible), Self);
+        }
+    }
+
+    /// <summary>
+    /// The scope index wakes its active registrations (ScopeIndexActor): starting this entity, and its recovery, was the
+    /// point; it answers so that the index stops waking it. One that holds nothing (a reservation whose creation has
+    /// not arrived, or never will) leaves again at once; a creation arriving meanwhile starts it anew.
+    /// </summary>
+    private void OnWake()
+    {
+        Sender.Tell(new RegistrationAwake(_entityId), Self);
+        if (_state.Phase is RegistrationPhase.Empty or RegistrationPhase.Released)
+        {
+            Context.SetReceiveTimeout(null);
+            Context.Parent.Tell(new Passivate(StopEntity.Instance), Self);
+        }
+    }
+
+    /// <summary>
+    /// A failed journal write or recovery stops the entity (Akka.Persistence), and its shard does not remember it (issue
+    /// 17, cut 2): its scope index is asked to wake it again, which it does, less often each time, until it answers; an
+    /// index that no longer holds it active ignores this. The definition may be unknown here, so the entity id says whose it is.
+    /// </summary>
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        AskToBeWokenAgain();
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    /// <inheritdoc cref="OnPersistFailure"/>
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        AskToBeWokenAgain();
+        base.OnRecoveryFailure(reason, message);
+    }
+
+    private void AskToBeWokenAgain()
+    {
+        var parts = _entityId.Split('/');
+        if (parts.Length == 3)
+        {
+            var scope = Uri.UnescapeDataString(parts[0]);
+            _environment.ScopeIndexRegion.Tell(new WakeAgain(ScopeIndexActor.EntityIdFor(scope), Uri.UnescapeDataString(parts[1]), parts[2]), Self);
         }
     }
 

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Cluster;
 using Akka.Persistence;
 using BgFetchCluster.Messages;
 using BgFetchCluster.Messages.Fetch;
@@ -28,10 +29,20 @@ namespace BgFetchCluster.Actors.Fetch;
 /// scope grows, and a recovery replays about as many events as its snapshot has entries, at most. Only the
 /// last two snapshots are kept.
 /// </para>
+/// <para>
+/// The index is also what keeps its active registrations running (issue 17, cut 2): the registration region does not
+/// remember its entities, so the index wakes every active one (<see cref="WakeRegistration"/>, oldest first, at the
+/// node's <see cref="FetchEnvironment.WakesPerSecond"/>) when it recovers, when a member has left the cluster, and
+/// when one tells it that it is moving (<see cref="WakeAgain"/>), and wakes again, with a growing interval, those
+/// that have not answered. The index itself is remembered, so after any crash one of them recovers and wakes.
+/// </para>
 /// </remarks>
 public sealed class ScopeIndexActor : ReceivePersistentActor, IWithTimers
 {
     private const int SnapshotEvery = 1000;
+    private static readonly TimeSpan FirstWakeRetry = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan LastWakeRetry = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan MemberCheckInterval = TimeSpan.FromSeconds(1);
 
     private readonly string _entityId;
     private readonly FetchEnvironment _environment;
@@ -49,6 +60,17 @@ public sealed class ScopeIndexActor : ReceivePersistentActor, IWithTimers
     private long _usedBytes;
     private int _eventsSinceSnapshot;
     private int _entriesInLastSnapshot;
+
+    /// <summary>Active registrations woken and not yet heard from (<see cref="RegistrationAwake"/>), by entity id.</summary>
+    private readonly Dictionary<string, (string Id, string Incarnation)> _unawake = new(StringComparer.Ordinal);
+
+    /// <summary>Entity ids of <see cref="_unawake"/> due to be sent a wake, in order.</summary>
+    private readonly Queue<string> _wakeQueue = new();
+    private readonly HashSet<string> _wakeQueued = new(StringComparer.Ordinal);
+    private TimeSpan _wakeRetry = FirstWakeRetry;
+
+    /// <summary>The cluster's members at the last look (null outside a cluster): one gone means its registrations moved.</summary>
+    private HashSet<UniqueAddress>? _members;
 
     /// <summary>The two newest snapshots known to be stored (0: none), for <see cref="KeepTwoNewestSnapshots"/>.</summary>
     private long _newestSnapshot;
@@ -75,6 +97,11 @@ public sealed class ScopeIndexActor : ReceivePersistentActor, IWithTimers
         Command<ResolveId>(resolve => Sender.Tell(new IdResolved(resolve.Id, Resolve(resolve.Id)), Self));
         Command<GetActiveIds>(_ => Sender.Tell(new ActiveIds([.. _activeOrder.Values]), Self));
         Command<SweepExpired>(_ => SweepExpiredRecords());
+        Command<RegistrationAwake>(awake => _unawake.Remove(awake.EntityId));
+        Command<WakeAgain>(moved => WakeIfActive(moved.Id, moved.Incarnation));
+        Command<WakesDue>(_ => SendWakes());
+        Command<WakeUnanswered>(_ => WakeUnansweredAgain());
+        Command<MembersDue>(_ => CheckMembers());
         Command<SaveSnapshotSuccess>(KeepTwoNewestSnapshots);
         Command<SaveSnapshotFailure>(_ => { });
         Command<DeleteSnapshotsSuccess>(_ => { });
@@ -101,7 +128,125 @@ public sealed class ScopeIndexActor : ReceivePersistentActor, IWithTimers
         // Sweep often enough that a registration outlives its retention by at most a quarter of it (and 30 s).
         var interval = TimeSpan.FromTicks(Math.Clamp(_environment.Retention.Ticks / 4, TimeSpan.FromMilliseconds(100).Ticks, TimeSpan.FromSeconds(30).Ticks));
         Timers.StartPeriodicTimer(SweepExpired.Instance, SweepExpired.Instance, interval);
+
+        // Whatever stopped this index (a crash, a move, a restart of the cluster) may have stopped its registrations too.
+        WakeAllActive();
+        if (Context.System is ExtendedActorSystem { Provider: IClusterActorRefProvider })
+        {
+            // Read from the cluster's own view rather than subscribed to: a removal is seen a second later at most, by
+            // when the local shard region has forgotten where the lost node's shards were, so the wakes go to their new homes.
+            _members = CurrentMembers();
+            Timers.StartPeriodicTimer(MembersDue.Instance, MembersDue.Instance, MemberCheckInterval);
+        }
     }
+
+    private HashSet<UniqueAddress> CurrentMembers() => [.. Cluster.Get(Context.System).State.Members.Select(static m => m.UniqueAddress)];
+
+    private void CheckMembers()
+    {
+        var now = CurrentMembers();
+        var lost = _members is not null && _members.Any(member => !now.Contains(member));
+        _members = now;
+        if (lost)
+        {
+            WakeAllActive();
+        }
+    }
+
+    private void WakeAllActive()
+    {
+        _wakeRetry = FirstWakeRetry;
+        foreach (var id in _activeOrder.Values)
+        {
+            Wake(id, _active[id].Incarnation);
+        }
+
+        SendWakes();
+    }
+
+    private void WakeIfActive(string id, string incarnation)
+    {
+        if (_active.TryGetValue(id, out var active) && active.Incarnation == incarnation)
+        {
+            _wakeRetry = FirstWakeRetry;
+            Wake(id, incarnation);
+            SendWakes();
+        }
+    }
+
+    private void Wake(string id, string incarnation)
+    {
+        var entityId = RegistrationActor.EntityIdFor(_entityId, id, incarnation);
+        _unawake[entityId] = (id, incarnation);
+        if (_wakeQueued.Add(entityId))
+        {
+            _wakeQueue.Enqueue(entityId);
+        }
+    }
+
+    /// <summary>Sends as many queued wakes as the node's budget allows now; the rest go on the next ticks.</summary>
+    private void SendWakes()
+    {
+        // The registration region starts after this one: an index remembered by its shard may recover before it exists.
+        var region = _environment.RegistrationRegion;
+        while (region is not null && _wakeQueue.Count > 0)
+        {
+            var wanted = Math.Min(_wakeQueue.Count, Math.Max(1, _environment.WakesPerSecond / 10));
+            var available = (int)Math.Min(wanted, _environment.WakeLimiter.GetStatistics()?.CurrentAvailablePermits ?? wanted);
+            using var lease = available > 0 ? _environment.WakeLimiter.AttemptAcquire(available) : null;
+            if (lease is not { IsAcquired: true })
+            {
+                break;
+            }
+
+            for (var i = 0; i < available; i++)
+            {
+                var entityId = _wakeQueue.Dequeue();
+                _wakeQueued.Remove(entityId);
+                if (_unawake.TryGetValue(entityId, out var key) && IsActive(key.Id, key.Incarnation))
+                {
+                    region.Tell(new WakeRegistration(entityId), Self);
+                }
+                else
+                {
+                    _unawake.Remove(entityId);
+                }
+            }
+        }
+
+        if (_wakeQueue.Count > 0)
+        {
+            if (!Timers.IsTimerActive(WakesDue.Instance))
+            {
+                Timers.StartSingleTimer(WakesDue.Instance, WakesDue.Instance, FetchEnvironment.WakeTick);
+            }
+        }
+        else if (_unawake.Count > 0 && !Timers.IsTimerActive(WakeUnanswered.Instance))
+        {
+            Timers.StartSingleTimer(WakeUnanswered.Instance, WakeUnanswered.Instance, _wakeRetry);
+        }
+    }
+
+    /// <summary>Wakes again those that have not answered (a wake can be lost while a shard moves), less often each time.</summary>
+    private void WakeUnansweredAgain()
+    {
+        foreach (var (entityId, key) in _unawake.ToArray())
+        {
+            if (IsActive(key.Id, key.Incarnation))
+            {
+                Wake(key.Id, key.Incarnation);
+            }
+            else
+            {
+                _unawake.Remove(entityId);
+            }
+        }
+
+        _wakeRetry = TimeSpan.FromTicks(Math.Min(_wakeRetry.Ticks * 2, LastWakeRetry.Ticks));
+        SendWakes();
+    }
+
+    private bool IsActive(string id, string incarnation) => _active.TryGetValue(id, out var active) && active.Incarnation == incarnation;
 
     private void OnReserve(ReserveId reserve)
     {
@@ -356,6 +501,24 @@ public sealed class ScopeIndexActor : ReceivePersistentActor, IWithTimers
     private sealed class SweepExpired : INotInfluenceReceiveTimeout, INoSerializationVerificationNeeded
     {
         public static SweepExpired Instance { get; } = new();
+    }
+
+    /// <summary>The next queued wakes are due.</summary>
+    private sealed class WakesDue : INotInfluenceReceiveTimeout, INoSerializationVerificationNeeded
+    {
+        public static WakesDue Instance { get; } = new();
+    }
+
+    /// <summary>Woken registrations that have not answered are due to be woken again.</summary>
+    private sealed class WakeUnanswered : INotInfluenceReceiveTimeout, INoSerializationVerificationNeeded
+    {
+        public static WakeUnanswered Instance { get; } = new();
+    }
+
+    /// <summary>Time to compare the cluster's members with the last look.</summary>
+    private sealed class MembersDue : INotInfluenceReceiveTimeout, INoSerializationVerificationNeeded
+    {
+        public static MembersDue Instance { get; } = new();
     }
 }
 

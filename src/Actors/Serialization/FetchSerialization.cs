@@ -48,6 +48,9 @@ namespace BgFetchCluster.Actors.Serialization;
 [JsonSerializable(typeof(MarkIdSettled))]
 [JsonSerializable(typeof(IdSettledAck))]
 [JsonSerializable(typeof(MarkIdReleased))]
+[JsonSerializable(typeof(WakeRegistration))]
+[JsonSerializable(typeof(RegistrationAwake))]
+[JsonSerializable(typeof(WakeAgain))]
 internal sealed partial class FetchJsonContext : JsonSerializerContext;
 
 /// <summary>Registers the fetch domain's messages with an <see cref="EventSerializer"/>.</summary>
@@ -102,6 +105,9 @@ public static class FetchSerialization
             .Register(context.ActiveIds)
             .Register(context.MarkIdSettled)
             .Register(context.IdSettledAck)
-            .Register(context.MarkIdReleased);
+            .Register(context.MarkIdReleased)
+            .Register(context.WakeRegistration)
+            .Register(context.RegistrationAwake)
+            .Register(context.WakeAgain);
     }
 }

@@ -6,6 +6,18 @@ namespace BgFetchCluster.Messages.Fetch;
 [SerializedName("bgfetch.registration.create.v1")]
 public sealed record CreateRegistration(string EntityId, FetchRegistered Registration) : ICommand, IEntityMessage;
 
+/// <summary>
+/// Starts the registration's entity if it is not running, and does nothing else; replies <see cref="RegistrationAwake"/>.
+/// The scope index sends it to its active registrations, which is how they restart after their node is lost, a move
+/// or a restart of the whole cluster (the registration region does not remember its entities: issue 17).
+/// </summary>
+[SerializedName("bgfetch.registration.wake.v1")]
+public sealed record WakeRegistration(string EntityId) : ICommand, IEntityMessage;
+
+/// <summary>The registration's entity runs (answer to <see cref="WakeRegistration"/>).</summary>
+[SerializedName("bgfetch.registration.awake.v1")]
+public sealed record RegistrationAwake(string EntityId);
+
 /// <summary>Asks for the registration; replies <see cref="RegistrationView"/> or <see cref="RegistrationNotFound"/>.</summary>
 [SerializedName("bgfetch.registration.get.v1")]
 public sealed record GetRegistration(string EntityId) : IQuery, IEntityMessage;

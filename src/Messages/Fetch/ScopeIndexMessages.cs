@@ -68,6 +68,13 @@ public sealed record MarkIdSettled(string EntityId, string Id, string Incarnatio
 [SerializedName("bgfetch.scope.settled-ack.v1")]
 public sealed record IdSettledAck(string Id, string Incarnation);
 
+/// <summary>
+/// A registration is stopping without being done: its shard moves to another node, or a journal write or its recovery
+/// failed. The index wakes it again, if it is still active, until it answers from wherever it runs next.
+/// </summary>
+[SerializedName("bgfetch.scope.wake-again.v1")]
+public sealed record WakeAgain(string EntityId, string Id, string Incarnation) : ICommand, IEntityMessage;
+
 /// <summary>A registration's records were released: its bytes no longer count, its id names nothing.</summary>
 [SerializedName("bgfetch.scope.mark-released.v1")]
 public sealed record MarkIdReleased(string EntityId, string Id, string Incarnation) : ICommand, IEntityMessage;

@@ -41,6 +41,7 @@ public sealed class BgFetchSettings
         Provider = Storage.Provider,
         Journal = Storage.Journal,
         NumberOfShards = Cluster.NumberOfShards,
+        WakesPerSecond = Cluster.WakesPerSecond,
         ConnectionString = Storage.ConnectionString,
         DataDirectory = Storage.DataDirectory,
         InlineBodyBytes = Storage.InlineBodyBytes,
@@ -236,6 +237,11 @@ public sealed class ClusterSettings
             throw new InvalidOperationException("BgFetch:Cluster: NumberOfShards must be at least 1, Port between 0 and 65535, and Hostname set.");
         }
 
+        if (WakesPerSecond < 10)
+        {
+            throw new InvalidOperationException("BgFetch:Cluster:WakesPerSecond must be at least 10.");
+        }
+
         foreach (var seed in SeedNodes)
         {
             if (!Akka.Actor.Address.TryParse(seed, out var address) || address.Host is null || address.Port is null)
@@ -258,6 +264,12 @@ public sealed class ClusterSettings
 
     /// <summary>Shards per entity type; fixed for the life of a cluster.</summary>
     public int NumberOfShards { get; set; } = 100;
+
+    /// <summary>
+    /// How many registrations this node's scope indexes wake per second, together, after a member left or an index
+    /// recovered (oldest first): the pace at which a lost node's registrations restart on the survivors.
+    /// </summary>
+    public int WakesPerSecond { get; set; } = FetchNodeOptions.DefaultWakesPerSecond;
 
     /// <summary><c>None</c> (seed nodes, or a cluster of one) or <c>Kubernetes</c> (Akka Management cluster bootstrap).</summary>
     public ClusterDiscovery Discovery { get; set; } = ClusterDiscovery.None;

@@ -138,6 +138,43 @@ public sealed class ScopeIndexActorTests(SqliteTestDatabase<ScopeIndexActorTests
     }
 
     [Fact]
+    public async Task Recovery_WakesEveryActiveRegistrationOldestFirst_AgainThoseThatDoNotAnswer_AndOnesThatMove()
+    {
+        var index = await StartIndexAsync();
+        var probe = CreateTestProbe();
+        foreach (var id in new[] { "c", "a", "b" })
+        {
+            index.Tell(Reserve(id, "i1"), probe);
+            await probe.ExpectMsgAsync<IdReserved>(Timeout);
+        }
+
+        index.Tell(new ConfirmReservation(Scope, "b", "i1"), probe);
+        Assert.True((await probe.ExpectMsgAsync<ReservationConfirmed>(Timeout)).Confirmed);
+        index.Tell(new MarkIdSettled(Scope, "a", "i1", 0), probe);
+        await probe.ExpectMsgAsync<IdSettledAck>(Timeout);
+        Assert.False(Registrations.HasMessages, "an index woke registrations it had just seen created");
+
+        // A new incarnation of the index (a crash, a move, a cluster restart) wakes the active ones, oldest first.
+        await StopAsync(index);
+        var again = await StartIndexAsync();
+        string Entity(string id) => RegistrationActor.EntityIdFor(Scope, id, "i1");
+        Assert.Equal(Entity("c"), (await Registrations.ExpectMsgAsync<WakeRegistration>(Timeout)).EntityId);
+        Assert.Equal(again, Registrations.LastSender);
+        Assert.Equal(Entity("b"), (await Registrations.ExpectMsgAsync<WakeRegistration>(Timeout)).EntityId);
+
+        // "c" answers, "b" does not (its wake was lost while its shard moved): only "b" is woken again.
+        again.Tell(new RegistrationAwake(Entity("c")), Registrations);
+        Assert.Equal(Entity("b"), (await Registrations.ExpectMsgAsync<WakeRegistration>(Timeout)).EntityId);
+        again.Tell(new RegistrationAwake(Entity("b")), Registrations);
+
+        // A registration that is moving asks to be woken at its new home; a settled one or another incarnation is not woken.
+        again.Tell(new WakeAgain(Scope, "a", "i1"), probe);
+        again.Tell(new WakeAgain(Scope, "c", "other"), probe);
+        again.Tell(new WakeAgain(Scope, "c", "i1"), probe);
+        Assert.Equal(Entity("c"), (await Registrations.ExpectMsgAsync<WakeRegistration>(Timeout)).EntityId);
+    }
+
+    [Fact]
     public async Task SweepExpired_SettledPastRetention_ReleasesItThroughTheRegistrationRegion()
     {
         var index = await StartIndexAsync(retention: TimeSpan.FromMilliseconds(400));
@@ -212,6 +249,39 @@ public sealed class ScopeIndexActorTests(SqliteTestDatabase<ScopeIndexActorTests
 public sealed class ScopeIndexActorWriteFailureTests(SqliteTestDatabase<ScopeIndexActorWriteFailureTests> database, ITestOutputHelper output)
     : ScopeIndexTestKit(database.ConnectionString, serializeMessages: false, output), IClassFixture<SqliteTestDatabase<ScopeIndexActorWriteFailureTests>>
 {
+    [Fact]
+    public async Task Registration_WriteFails_StopsAndAsksItsScopeIndexToWakeItAgain()
+    {
+        // Its shard does not remember it (issue 17): the index is what starts it again once the journal works again.
+        var scopeIndex = CreateTestProbe();
+        var bodies = Path.Combine(Path.GetTempPath(), "bgfetch-wake-" + Guid.NewGuid().ToString("N"));
+        using var fetcher = new Fetcher(new FetchOptions());
+        var environment = new FetchEnvironment(Sys, fetcher, new DiskResponseStore(bodies), TimeProvider.System)
+        {
+            ScopeIndexRegion = scopeIndex,
+            Mediator = CreateTestProbe(),
+            RegistrationRegion = Registrations,
+        };
+        const string id = "an id/with a slash";
+        var entityId = RegistrationActor.EntityIdFor(Scope, id, "i1");
+        var probe = CreateTestProbe();
+        var entity = Sys.ActorOf(RegistrationActor.Props(entityId, environment));
+        probe.Watch(entity);
+        entity.Tell(new GetRegistration(entityId), probe);
+        await probe.ExpectMsgAsync<RegistrationNotFound>(Timeout);
+
+        Journal.Hold();
+        var registered = new FetchRegistered(
+            Scope, id, "i1", [new FetchRequest("https://example.invalid/a", "GET", new Dictionary<string, string>(), null)],
+            "title", [], 0, QuotaRemaining: Quota, NotifyUrl: null, DateTimeOffset.UtcNow);
+        entity.Tell(new CreateRegistration(entityId, registered), probe);
+        await Journal.WriteEntered.WaitAsync(Timeout);
+        Journal.Fail();
+
+        Assert.Equal(new WakeAgain(ScopeIndexActor.EntityIdFor(Scope), id, "i1"), await scopeIndex.ExpectMsgAsync<WakeAgain>(Timeout));
+        await probe.ExpectTerminatedAsync(entity, Timeout);
+    }
+
     [Fact]
     public async Task Reserve_WriteFails_IsReportedLostAndTheNextIncarnationFreesTheId()
     {

@@ -4,8 +4,8 @@ namespace BgFetchCluster.Node.Tests.Infrastructure;
 
 /// <summary>
 /// What an embedded node has stored on disk, read behind its back: response body files and the
-/// journal rows that a registration leaves (its own events, its scope's reservations, and the
-/// remembered start of a registration entity). A rejected call must add none of them.
+/// journal rows that a registration leaves (its own events and its scope's reservations; registration entities are
+/// not remembered by their shards since issue 17). A rejected call must add none of them.
 /// </summary>
 public static class StoredState
 {
