@@ -31,7 +31,7 @@ internal static partial class RecordDownload
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // Stopped by the registration (abort, passivation, shutdown): it already knows.
+            // Cancelled by the registration (it settled, or stopped: passivation, hand-off, shutdown): it already knows.
         }
         catch (RecordDrainedException)
         {
