@@ -17,7 +17,7 @@ internal static partial class RecordDownload
     private const int BufferSize = 256 * 1024;
     private const long ProgressEveryBytes = 256 * 1024;
 
-    public static async Task RunAsync(RecordWork work, FetchEnvironment environment, IActorRef parent, CancellationToken cancellationToken)
+    public static async Task RunAsync(RecordWork work, FetchEnvironment environment, IActorRef registration, CancellationToken cancellationToken)
     {
         IDisposable? recordLock = null;
         FetchScheduler.Lease turn = default;
@@ -26,12 +26,12 @@ internal static partial class RecordDownload
             recordLock = await environment.RecordLocks.AcquireAsync(work.RegistrationKey, work.Index, cancellationToken).ConfigureAwait(false);
             turn = await environment.Scheduler.AcquireAsync(work.RegistrationKey, FetchScheduler.OriginOf(work.Request.Url), cancellationToken).ConfigureAwait(false);
             using var active = FetchMetrics.StartDownload();
-            var outcome = await FetchAsync(work, environment, parent, cancellationToken).ConfigureAwait(false);
-            parent.Tell(outcome, ActorRefs.NoSender);
+            var outcome = await FetchAsync(work, environment, registration, cancellationToken).ConfigureAwait(false);
+            registration.Tell(outcome, ActorRefs.NoSender);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // Stopped by the registration (abort, passivation, shutdown): it already knows.
+            // Cancelled by the registration (it settled, or stopped: passivation, hand-off, shutdown): it already knows.
         }
         catch (RecordDrainedException)
         {
@@ -46,7 +46,7 @@ internal static partial class RecordDownload
         }
         catch (Exception exception)
         {
-            parent.Tell(new RecordOutcome(work.Index, RecordState.FetchError, 0, null, exception.Message), ActorRefs.NoSender);
+            registration.Tell(new RecordOutcome(work.Index, RecordState.FetchError, 0, null, exception.Message), ActorRefs.NoSender);
         }
         finally
         {
@@ -55,7 +55,7 @@ internal static partial class RecordDownload
         }
     }
 
-    private static async Task<RecordOutcome> FetchAsync(RecordWork work, FetchEnvironment environment, IActorRef parent, CancellationToken cancellationToken)
+    private static async Task<RecordOutcome> FetchAsync(RecordWork work, FetchEnvironment environment, IActorRef registration, CancellationToken cancellationToken)
     {
         var options = environment.Fetcher.Options;
         var request = work.Request;
@@ -71,7 +71,7 @@ internal static partial class RecordDownload
                 try
                 {
                     using var activity = FetchMetrics.ActivitySource.StartActivity("bgfetch.fetch_attempt")?.SetTag("bgfetch.record", work.Index).SetTag("bgfetch.attempt", attempt);
-                    return await AttemptAsync(work, environment, parent, state, attempt < maxAttempts, w => writer = w, () => writer, cancellationToken).ConfigureAwait(false);
+                    return await AttemptAsync(work, environment, registration, state, attempt < maxAttempts, w => writer = w, () => writer, cancellationToken).ConfigureAwait(false);
                 }
                 catch (ResponseStoreException missing) when (missing.Failure == ResponseStoreFailure.MissingPrefix && !state.PrefixLost)
                 {
@@ -103,7 +103,7 @@ internal static partial class RecordDownload
                             // Make what we have durable before waiting: a crash during the backoff resumes here.
                             await writer.FlushToDiskAsync(cancellationToken).ConfigureAwait(false);
                             state.StoredBytes = writer.Length;
-                            parent.Tell(new RecordCheckpoint(work.Index, writer.Length, state.Uploaded), ActorRefs.NoSender);
+                            registration.Tell(new RecordCheckpoint(work.Index, writer.Length, state.Uploaded), ActorRefs.NoSender);
                         }
                         catch (Exception flush) when (StoreErrors.IsUnavailable(flush))
                         {
@@ -142,7 +142,7 @@ internal static partial class RecordDownload
     private static async Task<RecordOutcome> AttemptAsync(
         RecordWork work,
         FetchEnvironment environment,
-        IActorRef parent,
+        IActorRef registration,
         ResumeState state,
         bool canRetry,
         Action<IResponseBodyWriter> setWriter,
@@ -192,11 +192,11 @@ internal static partial class RecordDownload
             writer = await OpenAsync(environment, work, 0, setWriter, inline, cancellationToken).ConfigureAwait(false);
             state.Reset(response);
             // Restarted: the journal's checkpoint (and progress) for this record go back to 0, as the bytes do.
-            parent.Tell(new RecordResponseStarted(work.Index, ToEvent(work.Index, response), ranged || state.PrefixLost, state.Uploaded), ActorRefs.NoSender);
+            registration.Tell(new RecordResponseStarted(work.Index, ToEvent(work.Index, response), ranged || state.PrefixLost, state.Uploaded), ActorRefs.NoSender);
             expectedEnd = response.Content.Headers.ContentLength;
         }
 
-        await CopyBodyAsync(response, writer, work, parent, state, options, environment.TimeProvider, cancellationToken).ConfigureAwait(false);
+        await CopyBodyAsync(response, writer, work, registration, state, options, environment.TimeProvider, cancellationToken).ConfigureAwait(false);
         if (expectedEnd is { } end && writer.Length < end)
         {
             throw new IOException($"The body ended after {writer.Length} of {end} bytes.");
@@ -211,7 +211,7 @@ internal static partial class RecordDownload
         HttpResponseMessage response,
         IResponseBodyWriter writer,
         RecordWork work,
-        IActorRef parent,
+        IActorRef registration,
         ResumeState state,
         FetchOptions options,
         TimeProvider timeProvider,
@@ -233,7 +233,7 @@ internal static partial class RecordDownload
                     // Handed off: make everything stored durable and journal it, so the new owner resumes here.
                     await writer.FlushToDiskAsync(cancellationToken).ConfigureAwait(false);
                     state.StoredBytes = writer.Length;
-                    parent.Tell(new RecordCheckpoint(work.Index, writer.Length, state.Uploaded), ActorRefs.NoSender);
+                    registration.Tell(new RecordCheckpoint(work.Index, writer.Length, state.Uploaded), ActorRefs.NoSender);
                     throw new RecordDrainedException();
                 }
 
@@ -270,7 +270,7 @@ internal static partial class RecordDownload
                 if (writer.Length - lastProgress >= ProgressEveryBytes)
                 {
                     lastProgress = writer.Length;
-                    parent.Tell(new RecordBytes(work.Index, writer.Length), ActorRefs.NoSender);
+                    registration.Tell(new RecordBytes(work.Index, writer.Length), ActorRefs.NoSender);
                 }
 
                 if (writer.Length - lastCheckpoint >= options.CheckpointBytes
@@ -280,7 +280,7 @@ internal static partial class RecordDownload
                     lastCheckpoint = writer.Length;
                     lastCheckpointAt = timeProvider.GetTimestamp();
                     state.StoredBytes = writer.Length;
-                    parent.Tell(new RecordCheckpoint(work.Index, writer.Length, state.Uploaded), ActorRefs.NoSender);
+                    registration.Tell(new RecordCheckpoint(work.Index, writer.Length, state.Uploaded), ActorRefs.NoSender);
                 }
             }
 

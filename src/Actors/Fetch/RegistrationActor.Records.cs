@@ -5,46 +5,9 @@ using BgFetchCluster.Messages.Fetch;
 
 namespace BgFetchCluster.Actors.Fetch;
 
-/// <summary>Records: starting them, journaling what they report, limits, settlement and progress.</summary>
+/// <summary>Records: journaling what their downloads report, limits, settlement and progress.</summary>
 public sealed partial class RegistrationActor
 {
-    private void StartRecords()
-    {
-        for (var i = 0; i < _state.Records.Length; i++)
-        {
-            var record = _state.Records[i];
-            if (record.State.IsSettled() || _recordActors.ContainsKey(i))
-            {
-                continue;
-            }
-
-            var response = record.Response;
-            var work = new RecordWork(
-                StoreKey,
-                i,
-                record.Request,
-                record.CheckpointBytes,
-                response is not null,
-                response?.Status ?? 0,
-                response?.ETag,
-                response?.LastModified,
-                response?.TotalLength,
-                InlineLimitOf(i));
-            _recordActors[i] = Context.ActorOf(RecordActor.Props(work, _environment), "record-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            _recordDrains[i] = work.Drain;
-        }
-    }
-
-    /// <summary>
-    /// The inline limit of record <paramref name="index"/>: the node's, for as many records as fit in
-    /// <see cref="FetchEnvironment.InlineBytesPerRegistration"/> (the state keeps inline bodies in memory); 0 for the rest.
-    /// </summary>
-    private int InlineLimitOf(int index)
-    {
-        var limit = _environment.InlineBodyBytes;
-        return limit > 0 && (index + 1L) * limit <= FetchEnvironment.InlineBytesPerRegistration ? limit : 0;
-    }
-
     private bool IsLive(int index) =>
         _state.Phase == RegistrationPhase.Active && !_settling && (uint)index < (uint)_state.Records.Length && !_state.Records[index].State.IsSettled();
 
@@ -140,16 +103,16 @@ public sealed partial class RegistrationActor
             AskToBeWokenAgain();
         }
 
-        if (_state.Phase != RegistrationPhase.Active || _settling || _recordActors.Count == 0)
+        if (_state.Phase != RegistrationPhase.Active || _settling || _downloads.Count == 0)
         {
             Context.Stop(Self);
             return;
         }
 
-        _handOffWaiting = [.. _recordActors.Keys];
-        foreach (var index in _handOffWaiting)
+        _handOffWaiting = [.. _downloads.Keys];
+        foreach (var download in _downloads.Values)
         {
-            _recordDrains[index].Request();
+            download.Drain.Request();
         }
 
         Timers.StartSingleTimer(HandOffTimedOut.Instance, HandOffTimedOut.Instance, TimeSpan.FromSeconds(3));
@@ -170,8 +133,12 @@ public sealed partial class RegistrationActor
             return;
         }
 
-        _recordActors.Remove(outcome.Index);
-        _recordDrains.Remove(outcome.Index);
+        // The download reported its last word; its task is ending by itself, so nothing is cancelled.
+        if (_downloads.Remove(outcome.Index, out var finished))
+        {
+            finished.Dispose();
+        }
+
         _handOffWaiting?.Remove(outcome.Index);
         _state.Records[outcome.Index].StoredBytes = outcome.Size;
         if (EnforceLimits())
@@ -277,13 +244,7 @@ public sealed partial class RegistrationActor
         }
 
         _settling = true;
-        foreach (var child in _recordActors.Values)
-        {
-            Context.Stop(child);
-        }
-
-        _recordActors.Clear();
-        _recordDrains.Clear();
+        CancelDownloads();
         var events = new List<IEvent>();
         for (var i = 0; i < _state.Records.Length; i++)
         {

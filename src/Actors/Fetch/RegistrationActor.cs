@@ -8,9 +8,10 @@ using BgFetchCluster.Messages.Fetch;
 namespace BgFetchCluster.Actors.Fetch;
 
 /// <summary>
-/// One registration incarnation: sharded, event-sourced, parent of one <see cref="RecordActor"/> per
-/// unsettled request. It owns the totals, enforces <c>downloadTotal</c> and the scope's quota,
-/// settles with the specification's reason and publishes progress to its topic. Its lifecycle is
+/// One registration incarnation: sharded, event-sourced, running one download task per unsettled request (no
+/// child actors: the tasks report to it with messages, and it cancels them). It owns the totals, enforces
+/// <c>downloadTotal</c> and the scope's quota, settles with the specification's reason and publishes progress to
+/// its topic. Its lifecycle is
 /// <see cref="RegistrationState"/>'s; after settling it passivates when idle and is started again
 /// on demand to serve its records.
 /// </summary>
@@ -28,8 +29,9 @@ public sealed partial class RegistrationActor : UntypedPersistentActor, IWithTim
     private readonly FetchEnvironment _environment;
     private readonly RegistrationState _state = new();
     private readonly Dictionary<int, List<IActorRef>> _recordWaiters = [];
-    private readonly Dictionary<int, IActorRef> _recordActors = [];
-    private readonly Dictionary<int, RecordDrain> _recordDrains = [];
+
+    /// <summary>The downloads in flight, by record index (see RegistrationActor.Downloads.cs).</summary>
+    private readonly Dictionary<int, RunningDownload> _downloads = [];
 
     /// <summary>While handing off: the records whose final checkpoint has not been journaled yet; null otherwise.</summary>
     private HashSet<int>? _handOffWaiting;

@@ -20,6 +20,7 @@ internal sealed class LoopbackOrigin : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _gates = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _aborted = new(StringComparer.Ordinal);
 
     private LoopbackOrigin(WebApplication app) => _app = app;
 
@@ -68,6 +69,9 @@ internal sealed class LoopbackOrigin : IAsyncDisposable
     /// <summary>How many requests for <paramref name="name"/> arrived.</summary>
     public int RequestsFor(string name) => Requests.Count(r => r.Name == name);
 
+    /// <summary>How many responses for <paramref name="name"/> the client gave up before their end (closed the connection).</summary>
+    public int AbortedFor(string name) => _aborted.TryGetValue(name, out var count) ? count : 0;
+
     public async ValueTask DisposeAsync()
     {
         foreach (var gate in _gates.Values)
@@ -101,23 +105,31 @@ internal sealed class LoopbackOrigin : IAsyncDisposable
 
         context.Response.ContentLength = size - start;
         var buffer = new byte[16 * 1024];
-        for (var offset = start; offset < size;)
+        try
         {
-            if (offset == hold)
+            for (var offset = start; offset < size;)
             {
-                await context.Response.Body.FlushAsync(context.RequestAborted);
-                await Gate(name).Task.WaitAsync(context.RequestAborted);
-            }
+                if (offset == hold)
+                {
+                    await context.Response.Body.FlushAsync(context.RequestAborted);
+                    await Gate(name).Task.WaitAsync(context.RequestAborted);
+                }
 
-            var end = hold > offset ? Math.Min(size, hold) : size;
-            var count = (int)Math.Min(buffer.Length, end - offset);
-            for (var i = 0; i < count; i++)
-            {
-                buffer[i] = ByteAt(offset + i);
-            }
+                var end = hold > offset ? Math.Min(size, hold) : size;
+                var count = (int)Math.Min(buffer.Length, end - offset);
+                for (var i = 0; i < count; i++)
+                {
+                    buffer[i] = ByteAt(offset + i);
+                }
 
-            await context.Response.Body.WriteAsync(buffer.AsMemory(0, count), context.RequestAborted);
-            offset += count;
+                await context.Response.Body.WriteAsync(buffer.AsMemory(0, count), context.RequestAborted);
+                offset += count;
+            }
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client closed the connection: a cancelled download looks like this from the origin.
+            _aborted.AddOrUpdate(name, 1, static (_, count) => count + 1);
         }
     }
 }
