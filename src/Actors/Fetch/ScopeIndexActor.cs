@@ -13,14 +13,16 @@ namespace BgFetchCluster.Actors.Fetch;
 /// </summary>
 /// <remarks>
 /// <para>
-/// A reservation is answered at once, in the turn that takes the id, and journaled without waiting
+/// A reservation is taken at once, in the turn that takes the id, and journaled without waiting
 /// (<c>PersistAsync</c>; the journal gathers the writes of every actor into one transaction per round
-/// trip, and Akka sends this actor's writes of one turn as one batch). The registration stores its definition meanwhile, so a creation costs one commit, not two
-/// in a row. Until its write is durable the reservation is visible here (the id is taken, getIds lists it)
-/// but not confirmed: the registration, to which the index forwarded the creation (<see cref="ReserveAndCreate"/>),
-/// answers its creator only once the index has told it that the write is durable (<see cref="ReservationNotice"/>);
-/// a creator on a node of the previous version asks <see cref="ConfirmReservation"/>, whose answer waits for the write. The other events (settled, released, cancelled) change the
-/// state only once durable, so nobody sees an id freed that a crash could take again.
+/// trip, and Akka sends this actor's writes of one turn as one batch). The registration stores its
+/// definition meanwhile, so a creation costs one commit, not two in a row. Until its write is durable the
+/// reservation is visible here (the id is taken, getIds lists it) but not confirmed: the registration, to
+/// which the index forwarded the creation (<see cref="ReserveAndCreate"/>), answers its creator only once
+/// the index has told it that the write is durable (<see cref="ReservationNotice"/>); a creator on a node
+/// of the previous version asks <see cref="ConfirmReservation"/>, whose answer waits for the write. The
+/// other events (settled, released, cancelled) change the state only once durable, so nobody sees an id
+/// freed that a crash could take again.
 /// </para>
 /// <para>
 /// Snapshots are taken only when no write is in flight, so a snapshot never holds a reservation that
