@@ -50,56 +50,43 @@ public sealed class FetchService(
         var parsed = FetchRequestParser.Parse(body, Limits.MaxRequestsPerRegistration);
         var incarnation = Guid.NewGuid().ToString("N");
         var index = ScopeIndexActor.EntityIdFor(scope);
+        var entityId = RegistrationActor.EntityIdFor(scope, parsed.Id, incarnation);
+
+        // One ask (issue 17, cut 1): the index reserves the id and forwards the creation to the registration, which
+        // answers here once its definition and the reservation are both durable. The quota left is the index's to fill in.
+        var registered = new FetchRegistered(
+            scope, parsed.Id, incarnation, parsed.Requests, parsed.Title, parsed.Icons, parsed.DownloadTotal,
+            QuotaRemaining: 0, parsed.NotifyUrl, timeProvider.GetUtcNow(), parsed.BaseUrl);
         object reply;
         try
         {
             reply = await scopeIndexes.Ask<object>(
-                new ReserveId(index, parsed.Id, incarnation, parsed.DownloadTotal, parsed.UploadTotal, Limits.ScopeQuotaBytes, Limits.MaxActiveRegistrationsPerScope),
+                new ReserveAndCreate(index, Limits.ScopeQuotaBytes, Limits.MaxActiveRegistrationsPerScope, registered),
                 AskTimeout,
                 cancellationToken).ConfigureAwait(false);
         }
         catch
         {
-            // Unanswered (a store outage, a shard moving): the reservation may still be journaled after the caller has
-            // heard 503. Cancelling it here, behind the reservation in the index's mailbox, leaves the id free again.
-            scopeIndexes.Tell(new CancelReservation(index, parsed.Id, incarnation), ActorRefs.NoSender);
-            throw;
-        }
-
-        var reserved = reply switch
-        {
-            IdReserved ok => ok,
-            ReservationRefused refused => throw new RegistrationRejectedException(refused.Name, refused.Status, refused.Detail, refused.Quota, refused.Requested),
-            _ => throw new InvalidOperationException($"Unexpected reply to a reservation: {reply}"),
-        };
-
-        var entityId = RegistrationActor.EntityIdFor(scope, parsed.Id, incarnation);
-        var registered = new FetchRegistered(
-            scope, parsed.Id, incarnation, parsed.Requests, parsed.Title, parsed.Icons, parsed.DownloadTotal,
-            reserved.QuotaRemaining, parsed.NotifyUrl, timeProvider.GetUtcNow(), parsed.BaseUrl);
-        RegistrationView view;
-        try
-        {
-            // The reservation's write and this one go to the journal together (often one transaction).
-            view = await registrations.Ask<RegistrationView>(new CreateRegistration(entityId, registered), AskTimeout, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            // The caller hears 503 (or 500) and must be able to trust that nothing was changed: a registration whose
-            // create only timed out may still be journaled later, so it is released (aborted first if it runs; a
-            // release of nothing answers "not found"), and the reservation is given back.
+            // Unanswered (a store outage, a shard moving): the caller hears 503 (or 500) and must be able to trust that
+            // nothing was changed. The reservation may still be journaled and the registration created after that, so
+            // the registration is released (aborted first if it runs; a release of nothing answers "not found") and the
+            // reservation is given back, behind the creation in the index's mailbox (the index then releases the
+            // registration once more, behind the creation it forwarded).
             registrations.Tell(new ReleaseRegistration(entityId), ActorRefs.NoSender);
             scopeIndexes.Tell(new CancelReservation(index, parsed.Id, incarnation), ActorRefs.NoSender);
             throw;
         }
 
-        // Only a durable reservation makes the registration's id safe to announce; normally it already is.
-        var confirmed = await scopeIndexes.Ask<ReservationConfirmed>(new ConfirmReservation(index, parsed.Id, incarnation), AskTimeout, cancellationToken).ConfigureAwait(false);
-        if (!confirmed.Confirmed)
+        var view = reply switch
         {
-            registrations.Tell(new AbortRegistration(entityId), ActorRefs.NoSender);
-            throw new InvalidOperationException($"The scope index lost the reservation of '{parsed.Id}' (its journal write failed); the registration was aborted.");
-        }
+            RegistrationView created => created,
+            ReservationRefused refused => throw new RegistrationRejectedException(refused.Name, refused.Status, refused.Detail, refused.Quota, refused.Requested),
+
+            // The registration has aborted itself already.
+            ReservationLost => throw new InvalidOperationException(
+                $"The scope index lost the reservation of '{parsed.Id}' (its journal write failed); the registration was aborted."),
+            _ => throw new InvalidOperationException($"Unexpected reply to a creation: {reply}"),
+        };
 
         FetchMetrics.RegistrationsCreated.Add(1);
         return view;

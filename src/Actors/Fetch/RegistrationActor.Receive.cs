@@ -51,6 +51,9 @@ public sealed partial class RegistrationActor
             case CreateRegistration create:
                 OnCreate(create);
                 break;
+            case ReservationNotice notice:
+                OnReservationNotice(notice);
+                break;
             case GetRegistration:
                 ReplyView();
                 break;

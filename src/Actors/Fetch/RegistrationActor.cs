@@ -123,24 +123,6 @@ public sealed partial class RegistrationActor : UntypedPersistentActor, IWithTim
         Stash.UnstashAll();
     }
 
-    private void OnCreate(CreateRegistration create)
-    {
-        if (_state.Phase != RegistrationPhase.Empty)
-        {
-            // A retried create of this same incarnation: answer as the first one was answered.
-            ReplyView();
-            return;
-        }
-
-        Persist(create.Registration, registered =>
-        {
-            _state.Apply(registered);
-            Sender.Tell(_state.ToView(), Self);
-            StartRecords();
-            Publish();
-        });
-    }
-
     private void OnAbort()
     {
         switch (_state.Phase)

@@ -14,13 +14,16 @@ namespace BgFetchCluster.Actors.Fetch;
 /// </summary>
 /// <remarks>
 /// <para>
-/// A reservation is answered at once, in the turn that takes the id, and journaled without waiting
+/// A reservation is taken at once, in the turn that takes the id, and journaled without waiting
 /// (<c>PersistAsync</c>; the journal gathers the writes of every actor into one transaction per round
-/// trip, and Akka sends this actor's writes of one turn as one batch). The creator stores the registration meanwhile, so a creation costs one commit, not two in a
-/// row. Until its write is durable the reservation is visible here (the id is taken, getIds lists it)
-/// but not confirmed: the creator asks <see cref="ConfirmReservation"/> before it tells its client,
-/// and that answer waits for the write. The other events (settled, released, cancelled) change the
-/// state only once durable, so nobody sees an id freed that a crash could take again.
+/// trip, and Akka sends this actor's writes of one turn as one batch). The registration stores its
+/// definition meanwhile, so a creation costs one commit, not two in a row. Until its write is durable the
+/// reservation is visible here (the id is taken, getIds lists it) but not confirmed: the registration, to
+/// which the index forwarded the creation (<see cref="ReserveAndCreate"/>), answers its creator only once
+/// the index has told it that the write is durable (<see cref="ReservationNotice"/>); a creator on a node
+/// of the previous version asks <see cref="ConfirmReservation"/>, whose answer waits for the write. The
+/// other events (settled, released, cancelled) change the state only once durable, so nobody sees an id
+/// freed that a crash could take again.
 /// </para>
 /// <para>
 /// Snapshots are taken only when no write is in flight, so a snapshot never holds a reservation that
@@ -37,7 +40,7 @@ namespace BgFetchCluster.Actors.Fetch;
 /// that have not answered. The index itself is remembered, so after any crash one of them recovers and wakes.
 /// </para>
 /// </remarks>
-public sealed class ScopeIndexActor : ReceivePersistentActor, IWithTimers
+public sealed partial class ScopeIndexActor : ReceivePersistentActor, IWithTimers
 {
     private const int SnapshotEvery = 1000;
     private static readonly TimeSpan FirstWakeRetry = TimeSpan.FromSeconds(3);
@@ -54,7 +57,7 @@ public sealed class ScopeIndexActor : ReceivePersistentActor, IWithTimers
     private readonly Dictionary<string, string> _latestSettled = new(StringComparer.Ordinal);
 
     /// <summary>Reservations taken but not yet durable, with whoever waits for their confirmation.</summary>
-    private readonly Dictionary<(string Id, string Incarnation), List<IActorRef>> _unconfirmed = [];
+    private readonly Dictionary<(string Id, string Incarnation), Unconfirmed> _unconfirmed = [];
     private int _writesInFlight;
     private long _nextOrder;
     private long _usedBytes;
@@ -89,9 +92,10 @@ public sealed class ScopeIndexActor : ReceivePersistentActor, IWithTimers
         });
         Recover<IEvent>(Apply);
         Recover<RecoveryCompleted>(_ => OnRecoveryCompleted());
+        Command<ReserveAndCreate>(OnReserveAndCreate);
         Command<ReserveId>(OnReserve);
         Command<ConfirmReservation>(OnConfirm);
-        Command<CancelReservation>(cancel => PersistIfActive(cancel.Id, cancel.Incarnation, new ScopeReservationCancelled(cancel.Id, cancel.Incarnation)));
+        Command<CancelReservation>(OnCancel);
         Command<MarkIdSettled>(OnSettled);
         Command<MarkIdReleased>(OnReleased);
         Command<ResolveId>(resolve => Sender.Tell(new IdResolved(resolve.Id, Resolve(resolve.Id)), Self));
@@ -248,65 +252,19 @@ public sealed class ScopeIndexActor : ReceivePersistentActor, IWithTimers
 
     private bool IsActive(string id, string incarnation) => _active.TryGetValue(id, out var active) && active.Incarnation == incarnation;
 
-    private void OnReserve(ReserveId reserve)
+    /// <summary>
+    /// A creator that heard nothing in time gives the reservation back. The registration goes too, told from here: the
+    /// creation this index forwarded may still be on its way to it, and only a release sent after it, from this same
+    /// actor through the same region, is sure to arrive after it (the creator's own release may arrive first).
+    /// </summary>
+    private void OnCancel(CancelReservation cancel)
     {
-        if (_active.ContainsKey(reserve.Id))
+        if (_active.TryGetValue(cancel.Id, out var active) && active.Incarnation == cancel.Incarnation)
         {
-            Sender.Tell(new ReservationRefused("TypeError", 409, $"The scope already has an active registration with id '{reserve.Id}'."), Self);
-            return;
+            _environment.RegistrationRegion?.Tell(new ReleaseRegistration(RegistrationActor.EntityIdFor(_entityId, cancel.Id, cancel.Incarnation)), Self);
         }
 
-        if (_active.Count >= reserve.MaxActive)
-        {
-            Sender.Tell(new ReservationRefused("TypeError", 429, $"The scope is at its limit of {reserve.MaxActive} active registrations."), Self);
-            return;
-        }
-
-        var remaining = reserve.QuotaBytes - _usedBytes;
-        if (reserve.DownloadTotal > remaining || reserve.UploadTotal > remaining)
-        {
-            var requested = _usedBytes + Math.Max(reserve.DownloadTotal, reserve.UploadTotal);
-            Sender.Tell(
-                new ReservationRefused(
-                    "QuotaExceededError", 413, $"The request needs more storage than the scope has left ({Math.Max(0, remaining)} bytes).", reserve.QuotaBytes, requested),
-                Self);
-            return;
-        }
-
-        // Taken now, in this turn: the next reservation of the id sees it, durable or not.
-        var reserved = new ScopeIdReserved(reserve.Id, reserve.Incarnation, reserve.DownloadTotal, _environment.TimeProvider.GetUtcNow());
-        Apply(reserved);
-        var key = (reserve.Id, reserve.Incarnation);
-        _unconfirmed[key] = [];
-        PersistWithoutStash(reserved, () =>
-        {
-            if (_unconfirmed.Remove(key, out var waiters))
-            {
-                foreach (var waiter in waiters)
-                {
-                    waiter.Tell(new ReservationConfirmed(reserve.Id, reserve.Incarnation, Confirmed: true), Self);
-                }
-            }
-        });
-
-        // Akka hands this turn's writes to the journal as soon as the turn ends, long before the creator's own
-        // write (which passes through the registration's shard first) arrives there: the confirmation is
-        // normally already due when asked for.
-        Sender.Tell(new IdReserved(reserve.Id, reserve.Incarnation, remaining), Self);
-    }
-
-    /// <summary>Answers once the reservation is durable; at once when it is, or when it is not (or no longer) held.</summary>
-    private void OnConfirm(ConfirmReservation confirm)
-    {
-        if (_unconfirmed.TryGetValue((confirm.Id, confirm.Incarnation), out var waiters))
-        {
-            waiters.Add(Sender);
-            return;
-        }
-
-        var held = (_active.TryGetValue(confirm.Id, out var active) && active.Incarnation == confirm.Incarnation)
-            || _settled.ContainsKey((confirm.Id, confirm.Incarnation));
-        Sender.Tell(new ReservationConfirmed(confirm.Id, confirm.Incarnation, held), Self);
+        PersistIfActive(cancel.Id, cancel.Incarnation, new ScopeReservationCancelled(cancel.Id, cancel.Incarnation));
     }
 
     private void PersistIfActive(string id, string incarnation, IEvent @event)
@@ -360,22 +318,6 @@ public sealed class ScopeIndexActor : ReceivePersistentActor, IWithTimers
             afterDurable();
             SnapshotIfDue();
         });
-    }
-
-    /// <inheritdoc />
-    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
-    {
-        // The index stops and starts again from the journal: reservations not yet durable may be lost.
-        foreach (var ((id, incarnation), waiters) in _unconfirmed)
-        {
-            foreach (var waiter in waiters)
-            {
-                waiter.Tell(new ReservationConfirmed(id, incarnation, Confirmed: false), Self);
-            }
-        }
-
-        _unconfirmed.Clear();
-        base.OnPersistFailure(cause, @event, sequenceNr);
     }
 
     /// <summary>

@@ -40,6 +40,9 @@ namespace BgFetchCluster.Actors.Serialization;
 [JsonSerializable(typeof(ReservationRefused))]
 [JsonSerializable(typeof(ConfirmReservation))]
 [JsonSerializable(typeof(ReservationConfirmed))]
+[JsonSerializable(typeof(ReserveAndCreate))]
+[JsonSerializable(typeof(ReservationNotice))]
+[JsonSerializable(typeof(ReservationLost))]
 [JsonSerializable(typeof(CancelReservation))]
 [JsonSerializable(typeof(ResolveId))]
 [JsonSerializable(typeof(IdResolved))]
@@ -98,6 +101,9 @@ public static class FetchSerialization
             .Register(context.ReservationRefused)
             .Register(context.ConfirmReservation)
             .Register(context.ReservationConfirmed)
+            .Register(context.ReserveAndCreate)
+            .Register(context.ReservationNotice)
+            .Register(context.ReservationLost)
             .Register(context.CancelReservation)
             .Register(context.ResolveId)
             .Register(context.IdResolved)

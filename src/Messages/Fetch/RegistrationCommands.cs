@@ -2,9 +2,28 @@ using System.Text.Json.Serialization;
 
 namespace BgFetchCluster.Messages.Fetch;
 
-/// <summary>Starts a registration entity with its accepted registration; replies <see cref="RegistrationView"/>.</summary>
+/// <summary>
+/// Starts a registration entity with its accepted registration; replies <see cref="RegistrationView"/>. With
+/// <see cref="AwaitReservation"/> (sent by the scope index for <see cref="ReserveAndCreate"/>) the reply waits for the
+/// index's <see cref="ReservationNotice"/> too, and is <see cref="ReservationLost"/> when the reservation was lost.
+/// The flag is a new JSON property with a default: a node without it reads the message as before.
+/// </summary>
 [SerializedName("bgfetch.registration.create.v1")]
-public sealed record CreateRegistration(string EntityId, FetchRegistered Registration) : ICommand, IEntityMessage;
+public sealed record CreateRegistration(string EntityId, FetchRegistered Registration, bool AwaitReservation = false) : ICommand, IEntityMessage;
+
+/// <summary>
+/// The scope index's word to a registration created through <see cref="ReserveAndCreate"/>: its reservation is
+/// durable, or (<see cref="Durable"/> false) lost because the index's journal write failed.
+/// </summary>
+[SerializedName("bgfetch.registration.reservation-notice.v1")]
+public sealed record ReservationNotice(string EntityId, bool Durable) : ICommand, IEntityMessage;
+
+/// <summary>
+/// The answer to <see cref="ReserveAndCreate"/> when the index lost the reservation: the registration has aborted
+/// itself, and the creation failed.
+/// </summary>
+[SerializedName("bgfetch.registration.reservation-lost.v1")]
+public sealed record ReservationLost(string Id, string Incarnation);
 
 /// <summary>
 /// Starts the registration's entity if it is not running, and does nothing else; replies <see cref="RegistrationAwake"/>.

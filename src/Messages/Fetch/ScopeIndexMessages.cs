@@ -40,6 +40,20 @@ public sealed record ConfirmReservation(string EntityId, string Id, string Incar
 [SerializedName("bgfetch.scope.confirmed.v1")]
 public sealed record ReservationConfirmed(string Id, string Incarnation, bool Confirmed);
 
+/// <summary>
+/// Creates a registration with one ask: the index reserves the id as for <see cref="ReserveId"/> (a refusal is
+/// answered with <see cref="ReservationRefused"/>), fills in <see cref="FetchRegistered.QuotaRemaining"/> (the value in
+/// <see cref="Registration"/> is ignored) and forwards <see cref="CreateRegistration"/> to the registration, which
+/// answers the asker with its <see cref="RegistrationView"/> once its own write and the reservation are durable, or
+/// with <see cref="ReservationLost"/>. Id, incarnation and <c>downloadTotal</c> are the registration's.
+/// </summary>
+[SerializedName("bgfetch.scope.reserve-and-create.v1")]
+public sealed record ReserveAndCreate(string EntityId, long QuotaBytes, int MaxActive, FetchRegistered Registration) : ICommand, IEntityMessage
+{
+    /// <inheritdoc />
+    public override string ToString() => $"ReserveAndCreate({EntityId}, {Registration})";
+}
+
 /// <summary>Undoes a reservation whose registration could not be created.</summary>
 [SerializedName("bgfetch.scope.cancel.v1")]
 public sealed record CancelReservation(string EntityId, string Id, string Incarnation) : ICommand, IEntityMessage;

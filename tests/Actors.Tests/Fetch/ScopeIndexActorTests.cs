@@ -56,6 +56,70 @@ public sealed class ScopeIndexActorTests(SqliteTestDatabase<ScopeIndexActorTests
     }
 
     [Fact]
+    public async Task ReserveAndCreate_WriteHeld_ForwardsTheCreationAtOnceAndTellsTheRegistrationOnlyOnceDurable()
+    {
+        var index = await StartIndexAsync();
+        var client = CreateTestProbe();
+        Journal.Hold();
+
+        // Forwarded in the turn that takes the id, with the quota left filled in, from the caller: the registration
+        // answers the caller itself.
+        index.Tell(ReserveAndCreate("a", "i1", quota: 1000), client);
+        var create = await Registrations.ExpectMsgAsync<CreateRegistration>(Timeout);
+        Assert.Equal(client.Ref, Registrations.LastSender);
+        Assert.Equal(RegistrationActor.EntityIdFor(Scope, "a", "i1"), create.EntityId);
+        Assert.True(create.AwaitReservation);
+        Assert.Equal(1000, create.Registration.QuotaRemaining);
+        await Journal.WriteEntered.WaitAsync(Timeout);
+
+        // Refusals answer the caller as for a reservation, and forward nothing.
+        index.Tell(ReserveAndCreate("a", "i2"), client);
+        Assert.Equal(409, (await client.ExpectMsgAsync<ReservationRefused>(Timeout)).Status);
+        index.Tell(ReserveAndCreate("big", "i1", quota: 1000, downloadTotal: 2000), client);
+        var quota = await client.ExpectMsgAsync<ReservationRefused>(Timeout);
+        Assert.Equal(("QuotaExceededError", 413, 1000L, 2000L), (quota.Name, quota.Status, quota.Quota, quota.Requested));
+        index.Tell(ReserveAndCreate("c", "i1", maxActive: 1), client);
+        Assert.Equal(429, (await client.ExpectMsgAsync<ReservationRefused>(Timeout)).Status);
+
+        // No notice while the write is held (the index answers a query sent after the creation meanwhile).
+        index.Tell(new GetActiveIds(Scope), client);
+        Assert.Equal(["a"], (await client.ExpectMsgAsync<ActiveIds>(Timeout)).Ids);
+        Assert.False(Registrations.HasMessages, "the registration heard of its reservation before the write was durable");
+
+        Journal.Release();
+        Assert.Equal(new ReservationNotice(create.EntityId, Durable: true), await Registrations.ExpectMsgAsync<ReservationNotice>(Timeout));
+        Assert.Equal(index, Registrations.LastSender);
+        Assert.False(client.HasMessages, "the index answered a creation it had forwarded");
+
+        // A creator of the previous version may still ask for the confirmation.
+        index.Tell(new ConfirmReservation(Scope, "a", "i1"), client);
+        Assert.True((await client.ExpectMsgAsync<ReservationConfirmed>(Timeout)).Confirmed);
+    }
+
+    [Fact]
+    public async Task CancelReservation_OfAForwardedCreation_ReleasesTheRegistrationBehindTheCreation()
+    {
+        var index = await StartIndexAsync();
+        var client = CreateTestProbe();
+        index.Tell(ReserveAndCreate("a", "i1"), client);
+        index.Tell(new CancelReservation(Scope, "a", "i1"), ActorRefs.NoSender);
+
+        // The release comes after the creation (the caller's own release may overtake the creation, this one cannot);
+        // the durable notice comes when the reservation's write is done, before or after the release.
+        var create = await Registrations.ExpectMsgAsync<CreateRegistration>(Timeout);
+        var next = await Registrations.ReceiveNAsync(2, Timeout).ToListAsync();
+        Assert.Equal(create.EntityId, Assert.Single(next.OfType<ReleaseRegistration>()).EntityId);
+        Assert.Equal(create.EntityId, Assert.Single(next.OfType<ReservationNotice>()).EntityId);
+        await AwaitAssertAsync(
+            async () =>
+            {
+                index.Tell(new ResolveId(Scope, "a"), client);
+                Assert.Null((await client.ExpectMsgAsync<IdResolved>(Timeout)).Incarnation);
+            },
+            Timeout);
+    }
+
+    [Fact]
     public async Task GetIds_AfterSettleAndReuse_ListsActiveIdsInCreationOrder()
     {
         var index = await StartIndexAsync();
@@ -311,6 +375,26 @@ public sealed class ScopeIndexActorWriteFailureTests(SqliteTestDatabase<ScopeInd
         next.Tell(new ConfirmReservation(Scope, "b", "i2"), probe);
         Assert.True((await probe.ExpectMsgAsync<ReservationConfirmed>(Timeout)).Confirmed);
     }
+    [Fact]
+    public async Task ReserveAndCreate_WriteFails_TellsTheRegistrationItsReservationIsLost()
+    {
+        var index = await StartIndexAsync();
+        var probe = CreateTestProbe();
+        probe.Watch(index);
+        Journal.Hold();
+
+        index.Tell(ReserveAndCreate("b", "i1"), probe);
+        var create = await Registrations.ExpectMsgAsync<CreateRegistration>(Timeout);
+        await Journal.WriteEntered.WaitAsync(Timeout);
+        Journal.Fail();
+
+        // The registration hears it (and aborts itself, answering the caller); the index stops and frees the id.
+        Assert.Equal(new ReservationNotice(create.EntityId, Durable: false), await Registrations.ExpectMsgAsync<ReservationNotice>(Timeout));
+        await probe.ExpectTerminatedAsync(index, Timeout);
+        var next = await StartIndexAsync();
+        next.Tell(new ResolveId(Scope, "b"), probe);
+        Assert.Null((await probe.ExpectMsgAsync<IdResolved>(Timeout)).Incarnation);
+    }
 }
 
 /// <summary>What the scope index tests share: the system over the plugin, a held journal, the index's environment.</summary>
@@ -323,7 +407,8 @@ public abstract class ScopeIndexTestKit : AkkaTestKit
     protected string Scope { get; } = "scope-" + Guid.NewGuid().ToString("N");
 
     private readonly string _bodies = Path.Combine(Path.GetTempPath(), "bgfetch-index-" + Guid.NewGuid().ToString("N"));
-    private readonly Fetcher _fetcher = new(new FetchOptions());
+    // The origin of the creation tests' registrations is on loopback.
+    private readonly Fetcher _fetcher = new(new FetchOptions { AllowPrivateNetworks = true });
     private HeldJournal? _journal;
 
     protected ScopeIndexTestKit(string connectionString, bool serializeMessages, ITestOutputHelper output)
@@ -355,17 +440,31 @@ public abstract class ScopeIndexTestKit : AkkaTestKit
         }
     }
 
+    protected ReserveAndCreate ReserveAndCreate(string id, string incarnation, int maxActive = 100, long quota = Quota, long downloadTotal = 0) =>
+        new(
+            Scope, quota, maxActive,
+            new FetchRegistered(
+                Scope, id, incarnation, [new FetchRequest("http://origin.test/" + id, "GET", new Dictionary<string, string>(), null)], "title", [],
+                downloadTotal, QuotaRemaining: 0, NotifyUrl: null, DateTimeOffset.UnixEpoch));
+
     protected ReserveId Reserve(string id, string incarnation, int maxActive = 100, long quota = Quota, long downloadTotal = 0) =>
         new(Scope, id, incarnation, downloadTotal, 0, quota, maxActive);
 
     /// <summary>Starts an incarnation of the scope's index and waits until it has recovered (it answers a query).</summary>
-    protected async Task<IActorRef> StartIndexAsync(TimeSpan? retention = null)
-    {
-        var environment = new FetchEnvironment(Sys, _fetcher, new DiskResponseStore(_bodies), TimeProvider.System)
+    protected Task<IActorRef> StartIndexAsync(TimeSpan? retention = null) =>
+        StartIndexAsync(NewEnvironment(retention, Registrations));
+
+    /// <summary>The environment of a node: this kit's fetcher and body directory, and the given registration region.</summary>
+    protected FetchEnvironment NewEnvironment(TimeSpan? retention, IActorRef registrationRegion) =>
+        new(Sys, _fetcher, new DiskResponseStore(_bodies), TimeProvider.System)
         {
             Retention = retention ?? TimeSpan.FromDays(1),
-            RegistrationRegion = Registrations,
+            RegistrationRegion = registrationRegion,
         };
+
+    /// <summary>Starts an incarnation of the scope's index in <paramref name="environment"/> and waits until it has recovered.</summary>
+    protected async Task<IActorRef> StartIndexAsync(FetchEnvironment environment)
+    {
         var index = Sys.ActorOf(ScopeIndexActor.Props(Scope, environment));
         var probe = CreateTestProbe();
         index.Tell(new GetActiveIds(Scope), probe);

@@ -56,6 +56,42 @@ public sealed class BgFetchSerializerTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(new IdResolved("id", null), RoundTrip(new IdResolved("id", null)));
     }
 
+    [Fact]
+    public void CreationMessages_RoundTripThroughAkkaSerialization()
+    {
+        var registered = new FetchRegistered(
+            "scope", "id", "incarnation",
+            [new FetchRequest("http://origin.test/a", "POST", new Dictionary<string, string> { ["content-type"] = "text/plain" }, [1, 2, 3])],
+            "title", [new IconView("/icon.png", "32x32", "image/png", null)], 10, QuotaRemaining: 0, "http://notify.test/", DateTimeOffset.UnixEpoch, "http://origin.test/");
+
+        var create = RoundTrip(new ReserveAndCreate("scope", 1000, 5, registered));
+        Assert.Equal(("scope", 1000L, 5), (create.EntityId, create.QuotaBytes, create.MaxActive));
+        Assert.Equal(registered.ToString(), create.Registration.ToString());
+        Assert.Equal([1, 2, 3], create.Registration.Requests[0].Body);
+        Assert.Equal(3, create.Registration.UploadTotal);
+        Assert.Equal("http://origin.test/", create.Registration.BaseUrl);
+
+        var forwarded = RoundTrip(new CreateRegistration("scope/id/incarnation", registered, AwaitReservation: true));
+        Assert.True(forwarded.AwaitReservation);
+        Assert.Equal(new ReservationNotice("scope/id/incarnation", Durable: false), RoundTrip(new ReservationNotice("scope/id/incarnation", Durable: false)));
+        Assert.Equal(new ReservationLost("id", "incarnation"), RoundTrip(new ReservationLost("id", "incarnation")));
+    }
+
+    [Fact]
+    public void CreateRegistration_FromANodeWithoutTheFlag_IsReadAsNotAwaitingTheReservation()
+    {
+        var serializer = Serializer;
+        var old = new CreateRegistration("scope/id/incarnation", new FetchRegistered(
+            "scope", "id", "incarnation", [], "title", [], 0, 5, null, DateTimeOffset.UnixEpoch));
+        var json = System.Text.Json.Nodes.JsonNode.Parse(serializer.ToBinary(old))!.AsObject();
+        Assert.True(json.Remove("awaitReservation"));
+
+        var read = (CreateRegistration)serializer.FromBinary(System.Text.Encoding.UTF8.GetBytes(json.ToJsonString()), "bgfetch.registration.create.v1");
+
+        Assert.False(read.AwaitReservation);
+        Assert.Equal(5, read.Registration.QuotaRemaining);
+    }
+
     private T RoundTrip<T>(T message)
         where T : notnull
     {

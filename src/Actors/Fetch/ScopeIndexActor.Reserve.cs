@@ -1,0 +1,139 @@
+using Akka.Actor;
+using BgFetchCluster.Messages.Fetch;
+
+namespace BgFetchCluster.Actors.Fetch;
+
+/// <summary>Reservations: taking an id, forwarding the creation to its registration, confirming once durable.</summary>
+public sealed partial class ScopeIndexActor
+{
+    /// <summary>
+    /// One ask per creation (issue 17, cut 1): reserve as <see cref="OnReserve"/> does, then forward the creation to the
+    /// registration with the asker as its sender, so the registration answers the caller directly; the index tells the
+    /// registration when the reservation is durable (or lost), which is the only thing the caller used to ask it for.
+    /// </summary>
+    private void OnReserveAndCreate(ReserveAndCreate create)
+    {
+        var registered = create.Registration;
+        if (_environment.RegistrationRegion is not { } region)
+        {
+            // Only while a node starts (the regions are started one after the other); nothing was taken.
+            Sender.Tell(new Status.Failure(new InvalidOperationException("The registration region is not started on this node yet.")), Self);
+            return;
+        }
+
+        var registration = RegistrationActor.EntityIdFor(registered.Scope, registered.Id, registered.Incarnation);
+        if (TryReserve(registered.Id, registered.Incarnation, registered.DownloadTotal, registered.UploadTotal, create.QuotaBytes, create.MaxActive, registration) is { } remaining)
+        {
+            // Sent in the turn that took the id, before the durable notice (sent after the write): both go through the
+            // same region from this actor, so the registration normally sees the creation first.
+            region.Tell(new CreateRegistration(registration, registered with { QuotaRemaining = remaining }, AwaitReservation: true), Sender);
+        }
+    }
+
+    /// <summary>The reservation of a creator that asks for <see cref="ConfirmReservation"/> itself (a node of the previous version).</summary>
+    private void OnReserve(ReserveId reserve)
+    {
+        if (TryReserve(reserve.Id, reserve.Incarnation, reserve.DownloadTotal, reserve.UploadTotal, reserve.QuotaBytes, reserve.MaxActive, registration: null) is { } remaining)
+        {
+            // Akka hands this turn's writes to the journal as soon as the turn ends, long before the creator's own
+            // write (which passes through the registration's shard first) arrives there: the confirmation is
+            // normally already due when asked for.
+            Sender.Tell(new IdReserved(reserve.Id, reserve.Incarnation, remaining), Self);
+        }
+    }
+
+    /// <summary>
+    /// Takes the id if it is free and the scope's limits allow it, and journals the reservation; a refusal is told to the
+    /// sender. Returns what the scope had left, or null when refused. Once the write is durable, the confirmations asked
+    /// for meanwhile are answered and <paramref name="registration"/> (if any) is told.
+    /// </summary>
+    private long? TryReserve(string id, string incarnation, long downloadTotal, long uploadTotal, long quotaBytes, int maxActive, string? registration)
+    {
+        if (_active.ContainsKey(id))
+        {
+            Sender.Tell(new ReservationRefused("TypeError", 409, $"The scope already has an active registration with id '{id}'."), Self);
+            return null;
+        }
+
+        if (_active.Count >= maxActive)
+        {
+            Sender.Tell(new ReservationRefused("TypeError", 429, $"The scope is at its limit of {maxActive} active registrations."), Self);
+            return null;
+        }
+
+        var remaining = quotaBytes - _usedBytes;
+        if (downloadTotal > remaining || uploadTotal > remaining)
+        {
+            var requested = _usedBytes + Math.Max(downloadTotal, uploadTotal);
+            Sender.Tell(
+                new ReservationRefused(
+                    "QuotaExceededError", 413, $"The request needs more storage than the scope has left ({Math.Max(0, remaining)} bytes).", quotaBytes, requested),
+                Self);
+            return null;
+        }
+
+        // Taken now, in this turn: the next reservation of the id sees it, durable or not.
+        var reserved = new ScopeIdReserved(id, incarnation, downloadTotal, _environment.TimeProvider.GetUtcNow());
+        Apply(reserved);
+        var key = (id, incarnation);
+        _unconfirmed[key] = new Unconfirmed([], registration);
+        PersistWithoutStash(reserved, () =>
+        {
+            if (!_unconfirmed.Remove(key, out var unconfirmed))
+            {
+                return;
+            }
+
+            foreach (var waiter in unconfirmed.Waiters)
+            {
+                waiter.Tell(new ReservationConfirmed(id, incarnation, Confirmed: true), Self);
+            }
+
+            if (unconfirmed.Registration is { } entityId)
+            {
+                _environment.RegistrationRegion?.Tell(new ReservationNotice(entityId, Durable: true), Self);
+            }
+        });
+
+        return remaining;
+    }
+
+    /// <summary>Answers once the reservation is durable; at once when it is, or when it is not (or no longer) held.</summary>
+    private void OnConfirm(ConfirmReservation confirm)
+    {
+        if (_unconfirmed.TryGetValue((confirm.Id, confirm.Incarnation), out var unconfirmed))
+        {
+            unconfirmed.Waiters.Add(Sender);
+            return;
+        }
+
+        var held = (_active.TryGetValue(confirm.Id, out var active) && active.Incarnation == confirm.Incarnation)
+            || _settled.ContainsKey((confirm.Id, confirm.Incarnation));
+        Sender.Tell(new ReservationConfirmed(confirm.Id, confirm.Incarnation, held), Self);
+    }
+
+    /// <inheritdoc />
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        // The index stops and starts again from the journal: reservations not yet durable may be lost. Their waiters
+        // hear so, and so do their registrations, which abort themselves and answer their creators with the failure.
+        foreach (var ((id, incarnation), unconfirmed) in _unconfirmed)
+        {
+            foreach (var waiter in unconfirmed.Waiters)
+            {
+                waiter.Tell(new ReservationConfirmed(id, incarnation, Confirmed: false), Self);
+            }
+
+            if (unconfirmed.Registration is { } entityId)
+            {
+                _environment.RegistrationRegion?.Tell(new ReservationNotice(entityId, Durable: false), Self);
+            }
+        }
+
+        _unconfirmed.Clear();
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    /// <summary>A reservation not yet durable: who asked for its confirmation, and the registration to tell (null for a <see cref="ReserveId"/>).</summary>
+    private sealed record Unconfirmed(List<IActorRef> Waiters, string? Registration);
+}
