@@ -8,8 +8,16 @@ namespace BgFetchCluster.Actors.Fetch;
 /// </summary>
 public static class FetchHocon
 {
+    /// <summary>
+    /// This version's <c>akka.cluster.app-version</c>: the wire protocol of creations changed with it (issue 17, cut 1),
+    /// so a node asks whether every member is at least this before it takes one ask per creation
+    /// (<see cref="FetchService.TakesOneAsk"/>). Sharding also prefers the newest version's nodes for new shards during
+    /// a rolling update. Raise it when a change needs every node to understand a new message.
+    /// </summary>
+    public const string AppVersion = "1.17.0";
+
     /// <summary>The product's HOCON, added before the host's own so that configuration wins over it.</summary>
-    public static Config Config { get; } = ConfigurationFactory.ParseString("""
+    public static Config Config { get; } = ConfigurationFactory.ParseString($$"""
         akka {
           # Sharding's remember-entities and its coordinator write to the node's default journal and snapshot
           # store; a shard snapshots its remembered entities every 1,000 changes.
@@ -32,6 +40,7 @@ public static class FetchHocon
           # network needs a longer acceptable-heartbeat-pause (10-20 s across zones) and stable-after (20 s is
           # Akka's default): too short and a GC pause or a network blip downs a healthy node, which then restarts.
           cluster {
+            app-version = "{{AppVersion}}"
             failure-detector {
               heartbeat-interval = 1 s
               acceptable-heartbeat-pause = 3 s

@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Akka.Actor;
+using Akka.Cluster;
+using Akka.Util;
 using BgFetchCluster.Messages.Fetch;
 using BgFetchCluster.Messages.Fetch.Api;
 
@@ -49,6 +51,11 @@ public sealed class FetchService(
         using var activity = FetchMetrics.ActivitySource.StartActivity("bgfetch.create");
         var parsed = FetchRequestParser.Parse(body, Limits.MaxRequestsPerRegistration);
         var incarnation = Guid.NewGuid().ToString("N");
+        if (!EveryMemberTakesOneAsk())
+        {
+            return await CreateWithThreeAsksAsync(scope, parsed, incarnation, cancellationToken).ConfigureAwait(false);
+        }
+
         var index = ScopeIndexActor.EntityIdFor(scope);
         var entityId = RegistrationActor.EntityIdFor(scope, parsed.Id, incarnation);
 
@@ -87,6 +94,83 @@ public sealed class FetchService(
                 $"The scope index lost the reservation of '{parsed.Id}' (its journal write failed); the registration was aborted."),
             _ => throw new InvalidOperationException($"Unexpected reply to a creation: {reply}"),
         };
+
+        FetchMetrics.RegistrationsCreated.Add(1);
+        return view;
+    }
+
+    /// <summary>
+    /// The version from which a node's scope indexes take <see cref="ReserveAndCreate"/>: every node of this version sets
+    /// it as its <c>akka.cluster.app-version</c> (<see cref="FetchHocon"/>); nodes of before (Akka's default version,
+    /// their assembly's 1.0.0) do not.
+    /// </summary>
+    public static AppVersion OneAskVersion { get; } = AppVersion.Create(FetchHocon.AppVersion);
+
+    /// <summary>
+    /// Whether a creation may take one ask: during a rolling update from a version before it, a scope's index may still
+    /// run on an older node, which cannot read <see cref="ReserveAndCreate"/>; then the creation takes the three asks
+    /// every version understands.
+    /// </summary>
+    public static bool TakesOneAsk(IEnumerable<AppVersion> memberVersions) => memberVersions.All(static v => v.CompareTo(OneAskVersion) >= 0);
+
+    private bool EveryMemberTakesOneAsk() =>
+        system is not ExtendedActorSystem { Provider: IClusterActorRefProvider }
+        || TakesOneAsk(Cluster.Get(system).State.Members.Select(static m => m.AppVersion));
+
+    /// <summary>The creation of the versions before issue 17's cut 1: reserve, create, confirm.</summary>
+    private async Task<RegistrationView> CreateWithThreeAsksAsync(string scope, ParsedRegistration parsed, string incarnation, CancellationToken cancellationToken)
+    {
+        var index = ScopeIndexActor.EntityIdFor(scope);
+        object reply;
+        try
+        {
+            reply = await scopeIndexes.Ask<object>(
+                new ReserveId(index, parsed.Id, incarnation, parsed.DownloadTotal, parsed.UploadTotal, Limits.ScopeQuotaBytes, Limits.MaxActiveRegistrationsPerScope),
+                AskTimeout,
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Unanswered (a store outage, a shard moving): the reservation may still be journaled after the caller has
+            // heard 503. Cancelling it here, behind the reservation in the index's mailbox, leaves the id free again.
+            scopeIndexes.Tell(new CancelReservation(index, parsed.Id, incarnation), ActorRefs.NoSender);
+            throw;
+        }
+
+        var reserved = reply switch
+        {
+            IdReserved ok => ok,
+            ReservationRefused refused => throw new RegistrationRejectedException(refused.Name, refused.Status, refused.Detail, refused.Quota, refused.Requested),
+            _ => throw new InvalidOperationException($"Unexpected reply to a reservation: {reply}"),
+        };
+
+        var entityId = RegistrationActor.EntityIdFor(scope, parsed.Id, incarnation);
+        var registered = new FetchRegistered(
+            scope, parsed.Id, incarnation, parsed.Requests, parsed.Title, parsed.Icons, parsed.DownloadTotal,
+            reserved.QuotaRemaining, parsed.NotifyUrl, timeProvider.GetUtcNow(), parsed.BaseUrl);
+        RegistrationView view;
+        try
+        {
+            // The reservation's write and this one go to the journal together (often one transaction).
+            view = await registrations.Ask<RegistrationView>(new CreateRegistration(entityId, registered), AskTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // The caller hears 503 (or 500) and must be able to trust that nothing was changed: a registration whose
+            // create only timed out may still be journaled later, so it is released (aborted first if it runs; a
+            // release of nothing answers "not found"), and the reservation is given back.
+            registrations.Tell(new ReleaseRegistration(entityId), ActorRefs.NoSender);
+            scopeIndexes.Tell(new CancelReservation(index, parsed.Id, incarnation), ActorRefs.NoSender);
+            throw;
+        }
+
+        // Only a durable reservation makes the registration's id safe to announce; normally it already is.
+        var confirmed = await scopeIndexes.Ask<ReservationConfirmed>(new ConfirmReservation(index, parsed.Id, incarnation), AskTimeout, cancellationToken).ConfigureAwait(false);
+        if (!confirmed.Confirmed)
+        {
+            registrations.Tell(new AbortRegistration(entityId), ActorRefs.NoSender);
+            throw new InvalidOperationException($"The scope index lost the reservation of '{parsed.Id}' (its journal write failed); the registration was aborted.");
+        }
 
         FetchMetrics.RegistrationsCreated.Add(1);
         return view;
