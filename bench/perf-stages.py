@@ -22,11 +22,15 @@ STAGES = [
     ("registration actor (state, settle, publish)", r"RegistrationActor|RegistrationState|WebhookNotifier"),
     ("persistence in the entity (Eventsourced: persist, recovery)", r"Akka\.Persistence"),
     ("pub/sub (DistributedPubSub)", r"PublishSubscribe|DistributedPubSub|TopicSubscriber"),
-    ("sharding (region, shard, remember-entities, passivation)", r"Akka\.Cluster\.Sharding"),
+    ("sharding (region, shard, remember-entities, passivation)", r"Akka\.Cluster\.Sharding(?!\.Serialization)"),
     ("FetchService (asks, parsing)", r"FetchService|FetchRequestParser|Akka\.Actor\.Futures|PromiseActorRef"),
     ("telemetry (OpenTelemetry, metrics, activities)", r"OpenTelemetry|System\.Diagnostics\.Metrics|System\.Diagnostics\.Activity|DiagnosticSource|DiagnosticListener"),
     ("HTTP in: Kestrel, middleware, routing, JSON", r"Microsoft\.AspNetCore|Microsoft\.Extensions|BgFetchCluster\.Node"),
-    ("Akka serialization", r"Akka\.Serialization|BgFetchCluster\.Actors\.Serialization"),
+    ("Akka serialization (the product's serializer, Akka's protobuf)", r"Akka\.Serialization|BgFetchCluster\.Actors\.Serialization|Akka\.Remote\.Serialization|Akka\.Cluster\.Serialization|Akka\.Cluster\.Sharding\.Serialization|Akka\.DistributedData\.Serialization|Google\.Protobuf"),
+    # A cluster node (issue 17, the profile of a cluster node): what three nodes add to one.
+    ("remoting: Akka.Remote endpoints, DotNetty transport", r"Akka\.Remote|DotNetty"),
+    ("distributed data (ddata: shard locations, replication)", r"Akka\.DistributedData"),
+    ("cluster membership: gossip, heartbeats, failure detector", r"Akka\.Cluster\.(?!Sharding|Tools)"),
     ("Akka dispatch: mailbox, ActorCell, scheduler, remote/cluster daemons", r"\[Akka|Akka\.(Dispatch|Actor|Util|Remote|Cluster|Event)"),
     ("thread pool, tasks, async machinery", r"System\.Threading|System\.Runtime\.CompilerServices\.Async"),
 ]

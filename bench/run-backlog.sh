@@ -7,8 +7,13 @@
 # Reports: time to create them (16 clients, round-robin over the nodes, --scopes 4: the default per-scope limit is
 # 100,000 active), node RSS (VmRSS summed over the nodes) before and after, and per pending registration; with
 # three nodes, kill -9 of node 3 and LoadGen probe (time until 300 sampled registrations answer through the
-# survivors again, /ready and API latency meanwhile). Then the origin is released and the backlog drains
-# (time to settle everything).
+# survivors again, /ready and API latency meanwhile; and the time until the registrations that were pending on node 3
+# are recovered again on the survivors: their bgfetch_failover_restarts counters, see ClusterModes.ProbeAsync; plus
+# the survivors' CPU in that window). Then the origin is released and the backlog drains (time to settle everything).
+# Remembered entities restart all at once by default; BENCH_NODE_ENV can set Akka's throttled restart for a run, e.g.
+#   BENCH_NODE_ENV="akka__cluster__sharding__entity-recovery-strategy=constant
+#     akka__cluster__sharding__entity-recovery-constant-rate-strategy__number-of-entities=10"
+# (per shard, every frequency = 100 ms by default; the product has 100 shards).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo="$(pwd)"
@@ -126,9 +131,19 @@ fi
 probe_line=""
 if ((nodes >= 3)); then
   echo "run-backlog.sh: kill -9 of node 3 (load $(load_now))" >&2
-  probe_line="$(dotnet "${loadgen_dll}" probe "${urls}" --pids "$(IFS=,; echo "${node_pids[*]}")" --kill 2 --count "${count}" --prefix b --scopes "${scopes}" --sample 300 | grep RESULT || echo "RESULT probe failed")"
+  probe_ticks0="$(cpu_ticks "${node_pids[0]}" "${node_pids[1]}")"
+  probe_t0="$(date +%s.%N)"
+  probe_line="$(dotnet "${loadgen_dll}" probe "${urls}" --pids "$(IFS=,; echo "${node_pids[*]}")" --kill 2 --count "${count}" --prefix b --scopes "${scopes}" --sample 300 --deadline-s "${BENCH_PROBE_DEADLINE:-900}" | grep RESULT || echo "RESULT probe failed")"
+  # a survivor that exited (the Split Brain Resolver downed it while it was starved, seen with 100,000 pending) takes
+  # its CPU ticks with it: then the figure is unknown
+  alive=0; for p in "${node_pids[0]}" "${node_pids[1]}"; do kill -0 "${p}" 2>/dev/null && alive=$((alive + 1)); done
+  if ((alive == 2)); then probe_cpu="$(ticks_to_s $(($(cpu_ticks "${node_pids[0]}" "${node_pids[1]}") - probe_ticks0)))"; else probe_cpu=unknown; fi
+  probe_line+=" survivors_alive=${alive}/2 survivors_cpu_s=${probe_cpu} probe_wall_s=$(python3 -c "print(f'{$(date +%s.%N) - ${probe_t0}:.1f}')") load=$(cut -d' ' -f1 /proc/loadavg)"
+  grep -h "SBR took decision" "${work}"/node-*.log | sed 's/^ */run-backlog.sh: /' >&2 || true
   wait "${node_pids[2]}" 2>/dev/null || true
   node_pids=("${node_pids[0]}" "${node_pids[1]}")
+  # the drain's CPU is the survivors' from here (node 3's ticks went with it)
+  ticks1="$(cpu_ticks "${node_pids[@]}")"
   urls="http://127.0.0.1:${ports[0]},http://127.0.0.1:${ports[1]}"
   echo "run-backlog.sh: ${probe_line}" >&2
 fi
@@ -150,7 +165,7 @@ answered="$(curl -sf "http://127.0.0.1:${origin_port}/__stats" | sed -n 's/.*ans
 
 mkdir -p bench/results
 {
-  echo "W5 backlog, ${count} registrations x 1 KiB, ${nodes} node(s) $([[ ${nodes} == 1 ]] && echo '(SQLite)' || echo '(PostgreSQL)'), ${stamp}"
+  echo "W5 backlog, ${count} registrations x 1 KiB, ${nodes} node(s) $([[ ${nodes} == 1 ]] && echo '(SQLite)' || echo '(PostgreSQL)'), ${stamp}${BENCH_NODE_ENV:+, node environment: ${BENCH_NODE_ENV}}"
   echo
   echo "Machine: $(machine_line); load average before creating ${load0}, at the end $(load_now)"
   echo

@@ -13,7 +13,9 @@
 #   BENCH_QUICK=1 bash bench/run-cluster.sh    W1 200 x 256 KiB, W4 2,000 x 1 KiB, 1 run, 1 failover
 #
 # Knobs: BENCH_RUNS, BENCH_ONLY="W4", BENCH_CONFIGS="pg1 pg3", BENCH_FAILOVERS, BENCH_LOADGEN_ARGS (extra LoadGen
-# options for W4), BENCH_NODE_DLL, BENCH_NODE_ENV as in run.sh. BGFETCH_TEST_POSTGRES (or BGFETCH_BENCH_POSTGRES):
+# options for W4), BENCH_NODE_DLL, BENCH_NODE_ENV as in run.sh. BENCH_PERF_NODE=<1-3>: perf record -F 1999 -g of that
+# node of pg3 (and pg1's node) during each measured W4 run (bench/results/perf-<stamp>-pg3-node<N>-W4-run<R>.data; add
+# BENCH_NODE_ENV="DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0" to name JIT frames), and each node's CPU. BGFETCH_TEST_POSTGRES (or BGFETCH_BENCH_POSTGRES):
 # a connection string whose role may CREATE DATABASE; the script creates one database per configuration
 # (bgfetch_bench_<config>_<time>) and drops it at the end. The server itself is never started or stopped here.
 #
@@ -58,7 +60,10 @@ cleanup() {
   # shellcheck disable=SC2046
   stop_pids $(all_pids) "${nginx_pid}"
   local c
-  for c in "${!dbs[@]}"; do psql_db postgres -c "DROP DATABASE IF EXISTS ${dbs[$c]} WITH (FORCE)" 2>/dev/null || true; done
+  # a node restarted by the failovers sometimes still reconnected while the first DROP ran (the database stayed)
+  for c in "${!dbs[@]}"; do
+    psql_db postgres -c "DROP DATABASE IF EXISTS ${dbs[$c]} WITH (FORCE)" 2>/dev/null || { sleep 2; psql_db postgres -c "DROP DATABASE IF EXISTS ${dbs[$c]} WITH (FORCE)"; } || true
+  done
   rm -rf "${work}"
 }
 trap cleanup EXIT
@@ -159,9 +164,32 @@ run_workload() {
   before_node="$(cpu_ticks ${pids[${c}]})"
   before_pg="$(pid_ticks $(pg_backend_pids "${c}"))"
   before_x="$(pg_xacts "${c}")"
+  # BENCH_PERF_NODE: sample one node of the three with perf while W4 runs (into the temporary directory first: the
+  # nodes' content root is the repository, and their configuration file watchers wake up for files written there).
+  local perf_pid="" perf_target="" perf_node=""
+  if [[ -n "${BENCH_PERF_NODE:-}" && "${c}" == pg* && "${w}" == W4 && "${record}" == 1 ]]; then
+    local -a pa=(${pids[${c}]})
+    perf_node=$(((BENCH_PERF_NODE - 1) % ${#pa[@]} + 1))
+    perf_target="${pa[perf_node - 1]}"
+    perf record -F 1999 -g -p "${perf_target}" -o "${work}/perf.data" 2>/dev/null &
+    perf_pid=$!
+  fi
+  local before_each
+  # shellcheck disable=SC2086
+  before_each="$(pid_ticks ${pids[${c}]})"
   # shellcheck disable=SC2086
   if ! out="$(dotnet "${loadgen_dll}" "${mode}" "$(urls_of "${c}")" "${work}/${w}.urls" 16 "${extra[@]}" --cpu-pids "$(tr ' ' ',' <<<"${pids[${c}]}")")"; then
     echo "run-cluster.sh: ${c} ${w} failed: ${out}" >&2; tail -20 "${work}/${c}-1.log" >&2; exit 1
+  fi
+  if [[ -n "${perf_pid}" ]]; then
+    kill -INT "${perf_pid}"; wait "${perf_pid}" || true
+    mv "${work}/perf.data" "bench/results/perf-${stamp}-${c}-node${perf_node}-${w}-run${r}.data"
+  fi
+  if [[ "${record}" == 1 && "${c}" == pg3 ]]; then
+    local pid each=""
+    # shellcheck disable=SC2086
+    for pid in ${pids[${c}]}; do each+=" $(ticks_to_s "$(pid_ticks_delta "${before_each}" "${pid}")") s"; done
+    echo "run-cluster.sh: ${c} ${w} run ${r}: CPU of each node (with the check):${each}${perf_target:+ (perf on pid ${perf_target})}" >&2
   fi
   [[ "${record}" == 1 ]] || return 0
   local node_ticks pg_ticks xacts wall regs

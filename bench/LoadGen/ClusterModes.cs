@@ -227,7 +227,12 @@ internal static class ClusterModes
     /// <summary>
     /// W5 on three nodes: --sample registrations (ids --prefix0.. of --count, evenly spread) are read through a survivor
     /// before and after node --kill i gets SIGKILL. Reports the time until every sampled registration answers again, and
-    /// the latency of GET /ready and of those GETs on the survivors meanwhile.
+    /// the latency of GET /ready and of those GETs on the survivors meanwhile. And the restart of the moved pending
+    /// registrations: before the kill, the registration entities on the victim (GET /v1/admin/sharding through a
+    /// survivor, shards whose address is the victim's own, GET /v1/admin/cluster); after it, the survivors'
+    /// <c>bgfetch_failover_restarts</c> counters (/metrics; a registration recovered while active counts once) until
+    /// they have grown by that many: restarted_s, with 50% and 90% of the way; the survivors' API (GETs of the sample,
+    /// the answered ones included, 50 per round) is measured until then too, at most --deadline-s (default 900).
     /// </summary>
     public static async Task<int> ProbeAsync(HttpClient[] nodes, Dictionary<string, string> o)
     {
@@ -235,6 +240,7 @@ internal static class ClusterModes
         var victim = Int(o, "kill", 0);
         var total = Int(o, "count", 20000);
         var sample = Int(o, "sample", 300);
+        var deadline = Int(o, "deadline-s", 900) * 1000.0;
         var prefix = o.GetValueOrDefault("prefix", "r");
         var scopes = Int(o, "scopes", 0);
         var survivors = nodes.Where((_, i) => i != victim).ToArray();
@@ -266,6 +272,14 @@ internal static class ClusterModes
             }
         }
 
+        var moved = await EntitiesOnAsync(survivors[0], nodes[victim]);
+        var restarts0 = new long[survivors.Length];
+        for (var n = 0; n < survivors.Length; n++)
+        {
+            restarts0[n] = await FailoverRestartsAsync(survivors[n]) ?? 0;
+        }
+
+        Console.Error.WriteLine($"probe: {moved} registration entities on the victim before the kill; survivors' restarts so far {string.Join(",", restarts0)}");
         var killedAt = Stopwatch.GetTimestamp();
         Process.GetProcessById(pids[victim]).Kill();
         var ready = new List<double>();
@@ -290,19 +304,57 @@ internal static class ClusterModes
                 await Task.Delay(100);
             }
         });
+
+        // The survivors' restart counters, every 500 ms: when have the moved registrations been recovered again? A few
+        // of them may never count (32,928 of 32,944 did in one run), so the restart is over at 100%, or when the
+        // counters have not moved for 30 s after 95%; restarted_last_s is the time of the last increase.
+        var restartedAt = new double[4]; // 50%, 90%, 99%, 100% of moved
+        var restarted = 0L;
+        var lastIncreaseAt = 0.0;
+        var restartOver = false;
+        var restartLoop = Task.Run(async () =>
+        {
+            while (!stopReady.IsCancellationRequested && moved > 0 && !restartOver)
+            {
+                var sum = 0L;
+                for (var n = 0; n < survivors.Length; n++)
+                {
+                    sum += (await FailoverRestartsAsync(survivors[n]) ?? restarts0[n]) - restarts0[n];
+                }
+
+                var at = Ms(killedAt, Stopwatch.GetTimestamp()) / 1000;
+                if (sum > Volatile.Read(ref restarted))
+                {
+                    lastIncreaseAt = at;
+                }
+
+                Volatile.Write(ref restarted, sum);
+                restartOver = sum >= moved || (sum >= 0.95 * moved && at - lastIncreaseAt > 30);
+                double[] shares = [0.5, 0.9, 0.99, 1.0];
+                for (var k = 0; k < shares.Length; k++)
+                {
+                    if (restartedAt[k] == 0 && moved > 0 && sum >= shares[k] * moved)
+                    {
+                        restartedAt[k] = at;
+                    }
+                }
+
+                await Task.Delay(500);
+            }
+        });
         var answered = new HashSet<int>();
         var lastAnswerAt = 0.0;
         var round = 0;
-        while (answered.Count < ids.Length && Ms(killedAt, Stopwatch.GetTimestamp()) < 180_000)
+        while ((answered.Count < ids.Length || (moved > 0 && !Volatile.Read(ref restartOver))) && Ms(killedAt, Stopwatch.GetTimestamp()) < deadline)
         {
-            var pending = ids.Where(i => !answered.Contains(i)).ToArray();
+            // the sampled registrations that have not answered yet, and 50 that have (the survivors' API meanwhile)
+            var pending = ids.Where(i => !answered.Contains(i)).Concat(answered.Skip(round * 50 % Math.Max(1, answered.Count)).Take(50)).ToArray();
             var results = await Task.WhenAll(pending.Select(async i => (i, await TimedAsync(survivors[(i + round) % survivors.Length], Get(i)))));
             foreach (var (i, (ok, ms)) in results)
             {
                 api.Add(ms);
-                if (ok)
+                if (ok && answered.Add(i))
                 {
-                    answered.Add(i);
                     lastAnswerAt = Ms(killedAt, Stopwatch.GetTimestamp()) / 1000;
                 }
             }
@@ -313,11 +365,55 @@ internal static class ClusterModes
 
         stopReady.Cancel();
         await readyLoop;
+        await restartLoop;
         ready.Sort();
         api.Sort();
+        static string S(double at) => at == 0 ? "NaN" : at.ToString("F2", CultureInfo.InvariantCulture);
         Console.WriteLine(FormattableString.Invariant(
-            $"RESULT all_answer_s={(answered.Count == ids.Length ? lastAnswerAt : double.NaN):F2} sample={ids.Length} ready_p50_ms={Percentile(ready, 0.5):F1} ready_p99_ms={Percentile(ready, 0.99):F1} ready_max_ms={ready[^1]:F1} ready_failures={readyFailures} api_p50_ms={Percentile(api, 0.5):F1} api_p99_ms={Percentile(api, 0.99):F1} api_max_ms={api[^1]:F1}"));
+            $"RESULT all_answer_s={(answered.Count == ids.Length ? lastAnswerAt : double.NaN):F2} sample={ids.Length} moved={moved} restarted={Volatile.Read(ref restarted)} restarted50_s={S(restartedAt[0])} restarted90_s={S(restartedAt[1])} restarted99_s={S(restartedAt[2])} restarted_s={S(restartedAt[3])} restarted_last_s={S(lastIncreaseAt)} ready_p50_ms={Percentile(ready, 0.5):F1} ready_p99_ms={Percentile(ready, 0.99):F1} ready_max_ms={ready[^1]:F1} ready_failures={readyFailures} api_gets={api.Count} api_p50_ms={Percentile(api, 0.5):F1} api_p99_ms={Percentile(api, 0.99):F1} api_max_ms={api[^1]:F1}"));
         return answered.Count == ids.Length ? 0 : 1;
+    }
+
+    /// <summary>Registration entities in the shards of <paramref name="target"/>, as <paramref name="observer"/>'s sharding statistics see them; -1 when unknown.</summary>
+    private static async Task<int> EntitiesOnAsync(HttpClient observer, HttpClient target)
+    {
+        var self = (await TryGetAsync(target, "/v1/admin/cluster", TimeSpan.FromSeconds(15)))?["self"]?.GetValue<string>();
+        var sharding = await TryGetAsync(observer, "/v1/admin/sharding", TimeSpan.FromSeconds(15));
+        if (self is null || sharding?["regions"] is not JsonArray regions)
+        {
+            return -1;
+        }
+
+        return regions.Where(static r => r?["typeName"]?.GetValue<string>() == "registration")
+            .SelectMany(static r => r!["shards"]!.AsArray())
+            .Where(s => s?["address"]?.GetValue<string>() is { } a && a.StartsWith(self, StringComparison.Ordinal))
+            .Sum(static s => s!["entities"]!.GetValue<int>());
+    }
+
+    /// <summary>The node's bgfetch.failover.restarts counter (summed over its series) from /metrics, or null.</summary>
+    private static async Task<long?> FailoverRestartsAsync(HttpClient node)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            var text = await node.GetStringAsync("/metrics", cts.Token);
+            var sum = 0.0;
+            foreach (var line in text.Split('\n'))
+            {
+                if (line.StartsWith("bgfetch_failover_restarts", StringComparison.Ordinal))
+                {
+                    // name{labels} value [timestamp]
+                    var rest = line.Contains('}', StringComparison.Ordinal) ? line[(line.LastIndexOf('}') + 1)..] : line[line.IndexOf(' ', StringComparison.Ordinal)..];
+                    sum += double.Parse(rest.Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+                }
+            }
+
+            return (long)sum;
+        }
+        catch (Exception e) when (e is OperationCanceledException or HttpRequestException or FormatException)
+        {
+            return null;
+        }
     }
 }
 
