@@ -10,10 +10,11 @@
 # survivors again, /ready and API latency meanwhile; and the time until the registrations that were pending on node 3
 # are recovered again on the survivors: their bgfetch_failover_restarts counters, see ClusterModes.ProbeAsync; plus
 # the survivors' CPU in that window). Then the origin is released and the backlog drains (time to settle everything).
-# Remembered entities restart all at once by default; BENCH_NODE_ENV can set Akka's throttled restart for a run, e.g.
-#   BENCH_NODE_ENV="akka__cluster__sharding__entity-recovery-strategy=constant
-#     akka__cluster__sharding__entity-recovery-constant-rate-strategy__number-of-entities=10"
-# (per shard, every frequency = 100 ms by default; the product has 100 shards).
+# Since issue 17's cut 2 the registrations are not remembered by their shards: the scope indexes wake them, oldest
+# first, at BgFetch:Cluster:WakesPerSecond per node (200), which BENCH_NODE_ENV can change for a run, e.g.
+#   BENCH_NODE_ENV="BgFetch__Cluster__WakesPerSecond=500"
+# (Akka's entity-recovery-strategy now applies to the scope indexes only; the figures of "all" against "constant" in
+# bench/README.md were measured before cut 2, when registrations were remembered entities.)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo="$(pwd)"
