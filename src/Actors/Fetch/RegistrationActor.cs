@@ -47,6 +47,9 @@ public sealed partial class RegistrationActor : UntypedPersistentActor, IWithTim
     /// <summary>Between recovery as active and the fence of a stale copy's body writers; commands are stashed meanwhile.</summary>
     private bool _resuming;
     private bool _settlementVisible;
+
+    /// <summary>Recovered as settled, and the index has not answered the settlement announcement yet: reads are stashed.</summary>
+    private bool _readsWaitForAck;
     private (IActorRef? ReplyTo, object? Reply)? _pendingSettleReply;
 
     /// <summary>Creates the entity for <paramref name="entityId"/>; started by the shard region.</summary>
@@ -96,7 +99,10 @@ public sealed partial class RegistrationActor : UntypedPersistentActor, IWithTim
                     .PipeTo(Self, success: static () => WritersFenced.Instance, failure: static e => new WritersFenceFailed(e));
                 break;
             case RegistrationPhase.Settled:
-                // The index may not have heard of the settlement before a crash: tell it again (idempotent).
+                // The index may not have heard of the settlement before a crash: tell it again (idempotent). Reads wait
+                // for its answer: a caller that saw this registration settled before it passivated must not see it
+                // unsettled now (the first settlement hides itself until the index acknowledges; a recovered one need not).
+                _readsWaitForAck = true;
                 AnnounceSettlement();
                 break;
             case RegistrationPhase.Released:

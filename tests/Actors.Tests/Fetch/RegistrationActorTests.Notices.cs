@@ -28,7 +28,11 @@ public sealed partial class RegistrationActorTests
         Assert.Equal("Done", (await _client.ExpectMsgAsync<RegistrationView>(Timeout)).Title);
 
         await StopAsync(entity);
-        var recovered = await GetViewAsync(await StartAsync("ui"), "ui");
+        var again = await StartAsync("ui");
+
+        // Recovered as settled, it announces the settlement again and answers reads once the index has acknowledged it.
+        AcknowledgeSettlement(again, await ExpectSettlementAnnouncedAsync("ui"));
+        var recovered = await GetViewAsync(again, "ui");
         Assert.Equal("Done", recovered.Title);
         Assert.Equal([new IconView("/done.png", "64x64")], recovered.Icons);
     }

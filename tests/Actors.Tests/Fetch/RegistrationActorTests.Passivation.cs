@@ -46,9 +46,12 @@ public sealed partial class RegistrationActorTests
         // The shard stops it as asked; the next incarnation recovers the settled registration from the journal.
         entity.Tell(passivate.StopMessage, _shard);
         await StopAsync(entity);
+        // A read that starts it again waits for the index's answer to the settlement it announces again: the caller saw it
+        // settled before, and must not see it unsettled now.
         var again = await StartAsync("idle");
+        again.Tell(new GetRegistration(EntityId("idle")), _client);
         AcknowledgeSettlement(again, await ExpectSettlementAnnouncedAsync("idle"));
-        var view = await GetViewAsync(again, "idle");
+        var view = await _client.ExpectMsgAsync<RegistrationView>(Timeout);
         Assert.Equal(BackgroundFetchResult.Success, view.Result);
         Assert.Equal(2_000, view.Downloaded);
     }
