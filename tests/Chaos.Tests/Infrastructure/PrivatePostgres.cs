@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using BgFetchCluster.Node.Tests.Infrastructure;
 using Npgsql;
 
 namespace BgFetchCluster.Chaos.Tests.Infrastructure;
@@ -56,7 +57,7 @@ public sealed class PrivatePostgres : IAsyncDisposable
         var directory = Path.Combine(Path.GetTempPath(), "bgfetch-chaos-pg-" + Path.GetFileName(stateDirectory));
         Directory.CreateDirectory(directory);
         await File.WriteAllTextAsync(Path.Combine(stateDirectory, "pgdata"), directory);
-        var server = new PrivatePostgres(directory, host, FreePort(host), maxConnections);
+        var server = new PrivatePostgres(directory, host, NodeProcess.FreePort(IPAddress.Parse(host)), maxConnections);
         try
         {
             await Shell.RunAsync("chown", "postgres:postgres", directory);
@@ -165,11 +166,4 @@ public sealed class PrivatePostgres : IAsyncDisposable
 
     private static Task<string> AsPostgresAsync(string tool, params string[] arguments) =>
         Shell.RunAsync("runuser", ["-u", "postgres", "--", tool, .. arguments]);
-
-    private static int FreePort(string host)
-    {
-        using var listener = new TcpListener(IPAddress.Parse(host), 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

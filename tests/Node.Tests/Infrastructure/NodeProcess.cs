@@ -203,12 +203,80 @@ public sealed class NodeProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    /// <summary>A TCP port free on loopback right now.</summary>
-    public static int FreePort()
+    /// <summary>
+    /// A TCP port free on <paramref name="host"/> (loopback when null) and kept for this test process: a node binds it
+    /// later, and binds it again after a restart. It is drawn from below the kernel's ephemeral range, never from the
+    /// range itself: a port that <c>bind(0)</c> handed out and gave back is the one an outgoing connection (Npgsql,
+    /// HttpClient) may take as its source port before the node binds it, and the node then dies with "Address already
+    /// in use" (seen once in CI, on Akka's remoting port). A lock file per port keeps two test processes that
+    /// <c>dotnet test</c> runs side by side from drawing the same one.
+    /// </summary>
+    public static int FreePort(IPAddress? host = null)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        host ??= IPAddress.Loopback;
+        var (low, high) = PortsOutsideEphemeralRange();
+        lock (ClaimedPorts)
+        {
+            for (var attempt = 0; attempt < 1000; attempt++)
+            {
+                var port = Random.Shared.Next(low, high + 1);
+                if (ClaimedPorts.ContainsKey(port) || !TryClaimAcrossProcesses(port, out var claim))
+                {
+                    continue;
+                }
+
+                try
+                {
+                    using var listener = new TcpListener(host, port);
+                    listener.Start();
+                    ClaimedPorts[port] = claim;
+                    return port;
+                }
+                catch (SocketException)
+                {
+                    claim.Dispose();
+                }
+            }
+        }
+
+        throw new InvalidOperationException($"No free TCP port in {low}-{high} after 1,000 attempts.");
+    }
+
+    private static readonly Dictionary<int, FileStream> ClaimedPorts = [];
+
+    // On Unix .NET takes an exclusive flock(2) for FileShare.None, and the kernel drops it when the process ends,
+    // however it ends: a crashed test run leaves no stale claim.
+    private static bool TryClaimAcrossProcesses(int port, out FileStream claim)
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "bgfetch-test-ports");
+        Directory.CreateDirectory(directory);
+        try
+        {
+            claim = new FileStream(Path.Combine(directory, port.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            return true;
+        }
+        catch (IOException)
+        {
+            claim = null!;
+            return false;
+        }
+    }
+
+    private static (int Low, int High) PortsOutsideEphemeralRange()
+    {
+        const string RangeFile = "/proc/sys/net/ipv4/ip_local_port_range";
+        var ephemeralLow = 49152;
+        var ephemeralHigh = 65535;
+        if (File.Exists(RangeFile))
+        {
+            var parts = File.ReadAllText(RangeFile).Split((char[])['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
+            ephemeralLow = int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture);
+            ephemeralHigh = int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        // Below the range when there is room (Linux's default range starts at 32768), else above it.
+        return ephemeralLow > 12000 ? (10000, ephemeralLow - 1) : (ephemeralHigh + 1, 65535);
     }
 
     // .NET has no API to send a process a signal other than SIGKILL; libc's kill(2) is the standard way on Linux.
