@@ -94,7 +94,7 @@ public sealed partial class PostgreSqlResponseStore
         // The claim locks the record's row first: a zombie's chunk write either committed before it (and is cut
         // below, by statements whose fresh snapshots see it) or waits for it and then finds its generation gone.
         object? claimed;
-        using (var claim = new NpgsqlCommand(offset == 0 ? Sql.ClaimFresh : Sql.ClaimAt, connection, transaction))
+        using (var claim = new NpgsqlCommand(PostgreSqlConnections.AbandonedTransactionGuard + (offset == 0 ? Sql.ClaimFresh : Sql.ClaimAt), connection, transaction))
         {
             record.AddKey(claim.Parameters);
             if (offset > 0)

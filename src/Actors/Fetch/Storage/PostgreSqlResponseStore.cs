@@ -200,7 +200,7 @@ public sealed partial class PostgreSqlResponseStore : IResponseStore
 
         // Records first: deleting their rows waits for chunk writes in flight (they lock the row), and the chunk
         // delete that follows runs with a fresh snapshot, so it sees whatever those writes committed.
-        foreach (var sql in (string[])[Sql.DeleteRecords, Sql.DeleteChunks])
+        foreach (var sql in (string[])[PostgreSqlConnections.AbandonedTransactionGuard + Sql.DeleteRecords, Sql.DeleteChunks])
         {
             using var command = new NpgsqlCommand(sql, connection, transaction);
             record.AddRegistration(command.Parameters);

@@ -21,6 +21,23 @@ public static class PostgreSqlConnections
     /// <summary>The longest wait, in seconds, for a connection from an exhausted pool (or for a new one to open).</summary>
     public const int DefaultTimeoutSeconds = 15;
 
+    /// <summary>
+    /// The first statement of every explicit transaction of the stores: a node that is paused (SIGSTOP, a long stall) or
+    /// cut off from the database between two statements of a transaction would otherwise keep its row locks until it
+    /// resumes or its TCP connection dies (hours). The new owner of its registrations then waits on them: the body
+    /// store's fence, its claims and its deletes all lock the same rows, and the takeover stalls until the fault ends
+    /// (seen in the nemesis suite: first moved downloads resumed only after SIGCONT, or after the partition healed).
+    /// </summary>
+    /// <remarks>
+    /// PostgreSQL ends a session whose transaction waited 5 s for its client's next statement, rolling it back. 5 s is shorter than the time the cluster takes to down a silent node
+    /// and move its shards (about 4 s to suspect it, 5 s of SBR stable-after, 2 s of down-removal-margin), so the
+    /// transaction is gone before the new owner needs its rows. None of the stores' transactions waits on anything but
+    /// the database between its statements. <c>SET LOCAL</c> lasts for the transaction only, so it also holds through
+    /// PgBouncer in transaction mode (docs/operations.md); Akka.Persistence.Sql's transactions, which the node cannot
+    /// prefix, get the same bound from the role (<c>ALTER ROLE ... SET idle_in_transaction_session_timeout</c>).
+    /// </remarks>
+    public const string AbandonedTransactionGuard = "SET LOCAL idle_in_transaction_session_timeout = '5s';";
+
     private static readonly Dictionary<string, Shared> Pools = new(StringComparer.Ordinal);
     private static readonly Lock Gate = new();
 

@@ -35,7 +35,7 @@ internal static class PostgreSqlSchema
         // IF NOT EXISTS alone still races: two nodes creating the same schema or table at once can both
         // pass the check and one then fails on the catalog's unique index. The transaction-scoped lock
         // makes concurrent nodes migrate one after the other; it is released at commit or rollback.
-        using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended(@key, 0));", connection, transaction))
+        using (var lockCommand = new NpgsqlCommand(PostgreSqlConnections.AbandonedTransactionGuard + "SELECT pg_advisory_xact_lock(hashtextextended(@key, 0));", connection, transaction))
         {
             lockCommand.Parameters.AddWithValue("key", "bgfetch.schema:" + schema);
             await lockCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);

@@ -1,5 +1,7 @@
 using BgFetchCluster.Actors.Fetch.Storage;
 using BgFetchCluster.Actors.Persistence.PostgreSql;
+using BgFetchCluster.Actors.Tests.Persistence;
+using Npgsql;
 using static BgFetchCluster.Actors.Tests.Fetch.Storage.StoreTestData;
 using static BgFetchCluster.Actors.Tests.Persistence.JournalData;
 
@@ -67,6 +69,58 @@ public sealed partial class PostgreSqlResponseStoreTests
         await using var owner = await Store.OpenWriterAsync(Key, 0, MiB);
         await WriteGeneratedAsync(owner, MiB, 2L * MiB, 65_536);
         Assert.Equal(ExpectedSha256(2L * MiB), await owner.CompleteAsync());
+    }
+
+    [Fact]
+    public async Task FenceWritersAsync_ZombieFrozenBetweenTheStatementsOfItsClaim_PostgreSqlEndsItsTransaction_AndTheFenceGoesThrough()
+    {
+        // The record exists, as when a zombie restarts or resumes it: its row is what the claim locks.
+        await using (var first = await Store.OpenWriterAsync(Key, 0, 0))
+        {
+            await WriteGeneratedAsync(first, 0, 1_000, 1_000);
+            await first.FlushToDiskAsync();
+        }
+
+        var direct = new NpgsqlConnectionStringBuilder(Environment.GetEnvironmentVariable(PostgreSqlTestSchema<PostgreSqlResponseStoreTests>.EnvironmentVariable));
+        var proxy = await FreezableTcpProxy.StartAsync(direct.Host!, direct.Port);
+        using var stopZombie = new CancellationTokenSource();
+        Task<IResponseBodyWriter>? zombieClaim = null;
+        try
+        {
+            var throughProxy = new NpgsqlConnectionStringBuilder(direct.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Pooling = false, SslMode = SslMode.Disable };
+            // (Without TLS, so that the proxy sees the statements.)
+            await using var zombieSource = NpgsqlDataSource.Create(throughProxy.ConnectionString);
+            var zombieNode = new PostgreSqlResponseStore(zombieSource, database.Schema);
+            Assert.Equal(1_000, await zombieNode.GetStoredBytesAsync(Key));
+
+            // The claim's first statement takes the row lock; the process freezes before its second reaches the server.
+            proxy.FreezeOn("DELETE FROM");
+            zombieClaim = zombieNode.OpenWriterAsync(Key, 0, 0, stopZombie.Token);
+            await Task.WhenAny(proxy.Frozen, zombieClaim, Task.Delay(Deadline));
+            Assert.True(proxy.Frozen.IsCompleted, $"not frozen; zombie claim: {zombieClaim.Status} {zombieClaim.Exception}");
+
+            // The new owner's fence waits on that lock until PostgreSQL ends the abandoned transaction (the guard's
+            // timeout); without it the fence would wait for the frozen process, which here never comes back.
+            await Store.FenceWritersAsync(Key).WaitAsync(Deadline);
+            Assert.Equal(1_000, await Store.GetStoredBytesAsync(Key));
+            await using (var owner = await Store.OpenWriterAsync(Key, 0, 1_000))
+            {
+                await WriteGeneratedAsync(owner, 1_000, 2_000, 1_000);
+                Assert.Equal(ExpectedSha256(2_000), await owner.CompleteAsync());
+            }
+
+            Assert.Equal(GeneratedStream.Bytes(0, 2_000), await ReadBodyAsync(Store, Key, 0));
+            Assert.False(zombieClaim.IsCompletedSuccessfully);
+        }
+        finally
+        {
+            await stopZombie.CancelAsync();
+            await proxy.DisposeAsync();
+        }
+
+        // Cut off and cancelled, the zombie's claim ends without a writer.
+        Assert.Same(zombieClaim, await Task.WhenAny(zombieClaim!, Task.Delay(Deadline)));
+        Assert.False(zombieClaim!.IsCompletedSuccessfully);
     }
 
     [Fact]
