@@ -62,4 +62,20 @@ public sealed class FetchSettingsTests
         Assert.Equal(4096, settings.ToNodeOptions(isDevelopment: false).InlineBodyBytes);
         Assert.Equal(0, new BgFetchSettings { Storage = new StorageSettings { InlineBodyBytes = 0 } }.ToNodeOptions(isDevelopment: false).InlineBodyBytes);
     }
+
+    [Fact]
+    public void ParkPendingAfter_Defaults30Seconds_ReachesTheNode_ZeroMeansNever_AndTooShortIsRefusedNamingTheKey()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(30), new BgFetchSettings().ToNodeOptions(isDevelopment: false).Fetch.ParkPendingAfter);
+        var never = new BgFetchSettings { Fetch = new FetchSettings { ParkPendingAfter = TimeSpan.Zero } };
+        never.Validate(isDevelopment: true);
+        Assert.Equal(TimeSpan.Zero, never.ToNodeOptions(isDevelopment: true).Fetch.ParkPendingAfter);
+
+        foreach (var refused in (TimeSpan[])[TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(-1)])
+        {
+            var settings = new BgFetchSettings { Fetch = new FetchSettings { ParkPendingAfter = refused } };
+            var failure = Assert.Throws<InvalidOperationException>(() => settings.Validate(isDevelopment: true));
+            Assert.Contains("BgFetch:Fetch:ParkPendingAfter", failure.Message, StringComparison.Ordinal);
+        }
+    }
 }

@@ -127,6 +127,9 @@ public sealed class FetchEnvironment(
     /// <summary>Who fetches next: the node-wide and per-origin limits, with registrations taking turns.</summary>
     public FetchScheduler Scheduler { get; } = new(fetcher.Options);
 
+    /// <summary>See <see cref="FetchOptions.ParkPendingAfter"/>.</summary>
+    public TimeSpan ParkPendingAfter { get; init; } = fetcher.Options.ParkPendingAfter;
+
     /// <summary>One writer per record at a time (see <see cref="Fetch.RecordLocks"/>).</summary>
     internal RecordLocks RecordLocks { get; } = new();
 }

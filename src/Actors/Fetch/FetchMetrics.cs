@@ -65,6 +65,10 @@ public static class FetchMetrics
     public static readonly Counter<long> FailoverRestarts =
         Meter.CreateCounter<long>("bgfetch.failover.restarts", "{registration}", "Registrations recovered while active");
 
+    /// <summary>Registrations that passivated while they waited for turns (<see cref="FetchOptions.ParkPendingAfter"/>).</summary>
+    public static readonly Counter<long> Parked =
+        Meter.CreateCounter<long>("bgfetch.registrations.parked", "{registration}", "Registrations passivated while they waited for a turn");
+
     /// <summary>
     /// Store round trips that failed transiently and are retried (<see cref="Persistence.StoreResilience"/>), tagged by
     /// <c>store</c>: <c>journal</c>, <c>snapshot</c> or <c>bodies</c>.

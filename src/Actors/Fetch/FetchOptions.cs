@@ -38,6 +38,13 @@ public sealed record FetchOptions
     /// <summary>Records fetching at once on this node; the rest wait their turn, registrations taking turns.</summary>
     public int MaxConcurrentRecords { get; init; } = 64;
 
+    /// <summary>
+    /// How long a registration whose every unsettled record waits for a turn (behind <see cref="MaxConcurrentRecords"/>
+    /// or <see cref="MaxConnectionsPerServer"/>) stays in memory before it passivates, leaving only its places in the
+    /// scheduler's queues; it starts again when one of them comes up (issue 17, W5). <see cref="TimeSpan.Zero"/>: never.
+    /// </summary>
+    public TimeSpan ParkPendingAfter { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>A durable checkpoint (fsync plus journal event) is written after this many new bytes.</summary>
     public long CheckpointBytes { get; init; } = 64L * 1024 * 1024;
 

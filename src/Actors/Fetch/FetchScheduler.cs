@@ -29,17 +29,29 @@ public sealed class FetchScheduler
     // registration's: turn stamps only grow within a ring, so an origin whose first registration changed is
     // found early and put back with its current stamp instead of being searched for in the heap.
     private readonly PriorityQueue<OriginState, long> _ready = new();
+    // Parked registrations whose turn came: the turn stamp they take back when their record asks again (front of the
+    // ring), and, in order of issue, when each runs out.
+    private readonly Dictionary<(string Registration, string Origin), long> _tickets = [];
+    private readonly Queue<(string Registration, string Origin, long Stamp, DateTimeOffset Expires)> _ticketExpiry = new();
+    private readonly TimeProvider _timeProvider;
     private long _clock;
     private long _dispatchSteps;
     private int _active;
 
     /// <summary>Creates a scheduler with the limits of <paramref name="options"/>.</summary>
-    public FetchScheduler(FetchOptions options)
+    public FetchScheduler(FetchOptions options, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _nodeLimit = Math.Max(1, options.MaxConcurrentRecords);
         _originLimit = Math.Max(1, options.MaxConnectionsPerServer);
+        _timeProvider = timeProvider ?? TimeProvider.System;
     }
+
+    /// <summary>
+    /// How long a parked registration whose turn came (<see cref="TryPark"/>) keeps its place at the front while it starts
+    /// again; one that does not come back here (it started on another node meanwhile) is forgotten after it.
+    /// </summary>
+    public static TimeSpan TicketTimeout { get; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Records fetching now.</summary>
     public int Active
@@ -82,43 +94,157 @@ public sealed class FetchScheduler
         ArgumentNullException.ThrowIfNull(origin);
         cancellationToken.ThrowIfCancellationRequested();
         Waiter waiter;
+        TaskCompletionSource granted;
         lock (_gate)
         {
             var state = Origin(origin);
-            state.Waiting++;
+            var hasTicket = _tickets.Remove((registrationKey, state.Key), out var ticket);
             if (!_registrations.TryGetValue(registrationKey, out var registration))
             {
                 registration = new Registration(registrationKey);
                 _registrations.Add(registrationKey, registration);
             }
 
-            waiter = new Waiter(registration, state);
-            registration.Waiters.Enqueue(waiter);
-            if (registration.Waiters.Count == 1)
+            if (registration.Adopt(state) is { } parked)
             {
-                Join(registration, state);
+                // Started again before its turn came: the record keeps the place its parked predecessor held.
+                waiter = parked;
+            }
+            else
+            {
+                state.Waiting++;
+                waiter = new Waiter(registration, state);
+                registration.Waiters.Enqueue(waiter);
+                if (registration.Waiters.Count == 1)
+                {
+                    // A parked registration whose turn came while it was away goes first, with the stamp it had then.
+                    Join(registration, state, hasTicket ? ticket : null);
+                }
+
+                Dispatch();
             }
 
-            Dispatch();
+            granted = waiter.Granted;
         }
 
-        if (!waiter.Granted.Task.IsCompleted)
+        if (!granted.Task.IsCompleted)
         {
-            using (cancellationToken.Register(() => Cancel(waiter)))
+            using (cancellationToken.Register(() => Cancel(waiter, granted)))
             {
-                await waiter.Granted.Task.ConfigureAwait(false);
+                await granted.Task.ConfigureAwait(false);
             }
         }
 
         return new Lease(this, origin);
     }
 
-    private void Cancel(Waiter waiter)
+    /// <summary>
+    /// Parks the registration <paramref name="registrationKey"/> whose <paramref name="downloads"/> records are all
+    /// waiting for a turn, so that it can passivate (issue 17, W5): its waiting records keep their places, and when one
+    /// comes up <paramref name="wake"/> runs (it starts the registration again) and the registration gets a ticket: the
+    /// place goes to the next waiting meanwhile, and its record, asking again, goes to the front of the ring.
+    /// False, changing nothing, if not every one of its records is waiting.
+    /// </summary>
+    /// <remarks>
+    /// The parked records' tasks stay blocked until their tokens are cancelled, as the passivating registration does:
+    /// they are never granted. <paramref name="wake"/> runs under the scheduler's lock, so it must only send a message.
+    /// A turn is never held for a registration that is away: one that started on another node meanwhile (its shard
+    /// moved) costs a wake message and a ticket that runs out after <see cref="TicketTimeout"/>.
+    /// </remarks>
+    public bool TryPark(string registrationKey, int downloads, Action wake)
+    {
+        ArgumentNullException.ThrowIfNull(registrationKey);
+        ArgumentNullException.ThrowIfNull(wake);
+        lock (_gate)
+        {
+            if (!_registrations.TryGetValue(registrationKey, out var registration) || registration.Wake is not null
+                || registration.Waiters.Count(static w => !w.Cancelled && !w.Parked) != downloads)
+            {
+                return false;
+            }
+
+            foreach (var waiter in registration.Waiters)
+            {
+                waiter.Parked = true;
+            }
+
+            registration.Wake = wake;
+            return true;
+        }
+    }
+
+    /// <summary>True if the registration is parked here or holds a ticket: it is starting again because of that.</summary>
+    public bool IsParked(string registrationKey)
     {
         lock (_gate)
         {
-            if (waiter.Granted.Task.IsCompleted)
+            return (_registrations.TryGetValue(registrationKey, out var registration) && registration.Wake is not null)
+                || _tickets.Keys.Any(key => key.Registration == registrationKey);
+        }
+    }
+
+    /// <summary>
+    /// Forgets what the registration left parked here: its records that no incarnation asked for again (it settled, or
+    /// started them elsewhere) and its tickets. A registration that settles calls it, so that a parked record of an
+    /// aborted one never wakes it again.
+    /// </summary>
+    public void Unpark(string registrationKey)
+    {
+        lock (_gate)
+        {
+            foreach (var key in _tickets.Keys.Where(key => key.Registration == registrationKey).ToList())
             {
+                _tickets.Remove(key);
+            }
+
+            if (!_registrations.TryGetValue(registrationKey, out var registration) || registration.Wake is null)
+            {
+                return;
+            }
+
+            registration.Wake = null;
+            var head = registration.Waiters.Peek();
+            foreach (var waiter in registration.Waiters.Where(static w => w is { Parked: true, Cancelled: false }))
+            {
+                waiter.Cancelled = true;
+                waiter.Origin.Waiting--;
+                Forget(waiter.Origin);
+            }
+
+            if (head.Cancelled)
+            {
+                Leave(registration);
+                registration.Waiters.Dequeue();
+                Advance(registration);
+                Dispatch();
+            }
+        }
+    }
+
+    /// <summary>Records of <paramref name="registrationKey"/> waiting for a turn, not parked.</summary>
+    public int WaitingOf(string registrationKey)
+    {
+        lock (_gate)
+        {
+            return _registrations.TryGetValue(registrationKey, out var registration)
+                ? registration.Waiters.Count(static w => !w.Cancelled && !w.Parked)
+                : 0;
+        }
+    }
+
+    private void Cancel(Waiter waiter, TaskCompletionSource granted)
+    {
+        lock (_gate)
+        {
+            if (granted.Task.IsCompleted)
+            {
+                return;
+            }
+
+            if (waiter.Parked || !ReferenceEquals(waiter.Granted, granted))
+            {
+                // The task of a parked record (its registration passivates): the record keeps its place in the queue.
+                granted.TrySetCanceled();
                 return;
             }
 
@@ -182,7 +308,18 @@ public sealed class FetchScheduler
             origin.Waiting--;
             origin.Active++;
             _active++;
-            waiter.Granted.TrySetResult();
+            if (waiter.Parked)
+            {
+                // Away: the place goes to the next waiting, the registration is woken and comes back to the front.
+                origin.Active--;
+                _active--;
+                IssueTicket(registration, origin, stamp);
+            }
+            else
+            {
+                waiter.Granted.TrySetResult();
+            }
+
             Advance(registration);
             MarkReady(origin);
         }
@@ -207,9 +344,64 @@ public sealed class FetchScheduler
         }
     }
 
-    /// <summary>Puts <paramref name="registration"/> at the back of <paramref name="origin"/>'s ring with a new turn stamp.</summary>
-    private void Join(Registration registration, OriginState origin)
+    /// <summary>A parked registration's turn came: a ticket to the front of the ring, and a wake; under the lock.</summary>
+    private void IssueTicket(Registration registration, OriginState origin, long stamp)
     {
+        var now = _timeProvider.GetUtcNow();
+        while (_ticketExpiry.TryPeek(out var oldest) && oldest.Expires <= now)
+        {
+            _ticketExpiry.Dequeue();
+            if (_tickets.TryGetValue((oldest.Registration, oldest.Origin), out var issued) && issued == oldest.Stamp)
+            {
+                _tickets.Remove((oldest.Registration, oldest.Origin));
+            }
+        }
+
+        // The earliest stamp wins if it already holds one (two parked records at one origin): it goes first either way.
+        var key = (registration.Key, origin.Key);
+        if (!_tickets.TryGetValue(key, out var held) || stamp < held)
+        {
+            _tickets[key] = stamp;
+            _ticketExpiry.Enqueue((registration.Key, origin.Key, stamp, now + TicketTimeout));
+        }
+
+        registration.Wake!();
+    }
+
+    /// <summary>
+    /// Puts <paramref name="registration"/> at the back of <paramref name="origin"/>'s ring with a new turn stamp, or, with
+    /// a ticket's <paramref name="stamp"/>, back where that stamp belongs: at the front, or after any registration of the
+    /// ring that waited longer still.
+    /// </summary>
+    private void Join(Registration registration, OriginState origin, long? stamp = null)
+    {
+        if (stamp is { } old && origin.Last is { } last && last.Stamp > old)
+        {
+            registration.Stamp = old;
+            registration.Ring = origin;
+            var after = origin.First!.Stamp > old ? null : origin.First;
+            while (after?.Next is { } next && next.Stamp < old)
+            {
+                after = next;
+            }
+
+            registration.Previous = after;
+            registration.Next = after is null ? origin.First : after.Next;
+            registration.Next!.Previous = registration;
+            if (after is null)
+            {
+                origin.First = registration;
+                origin.Queued = false;
+            }
+            else
+            {
+                after.Next = registration;
+            }
+
+            MarkReady(origin);
+            return;
+        }
+
         registration.Stamp = ++_clock;
         registration.Ring = origin;
         registration.Previous = origin.Last;
@@ -319,6 +511,30 @@ public sealed class FetchScheduler
 
         public Queue<Waiter> Waiters { get; } = new();
 
+        /// <summary>Set while parked: what starts it again when a parked record's turn comes.</summary>
+        public Action? Wake;
+
+        /// <summary>A parked record at <paramref name="origin"/> handed to a record of the registration started again.</summary>
+        public Waiter? Adopt(OriginState origin)
+        {
+            foreach (var waiter in Waiters)
+            {
+                if (waiter is { Parked: true, Cancelled: false } && ReferenceEquals(waiter.Origin, origin))
+                {
+                    waiter.Parked = false;
+                    waiter.Granted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    if (!Waiters.Any(static w => w.Parked))
+                    {
+                        Wake = null;
+                    }
+
+                    return waiter;
+                }
+            }
+
+            return null;
+        }
+
         public long Stamp;
         public OriginState? Ring;
         public Registration? Previous;
@@ -333,6 +549,9 @@ public sealed class FetchScheduler
 
         public bool Cancelled { get; set; }
 
-        public TaskCompletionSource Granted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>Its registration passivated while it waited; a grant reserves the turn instead of handing it over.</summary>
+        public bool Parked { get; set; }
+
+        public TaskCompletionSource Granted { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Cluster.Sharding;
 using BgFetchCluster.Messages.Fetch;
 
 namespace BgFetchCluster.Actors.Fetch;
@@ -17,6 +18,8 @@ namespace BgFetchCluster.Actors.Fetch;
 /// </remarks>
 public sealed partial class RegistrationActor
 {
+    private bool _waitedAtLastCheck;
+
     private void StartRecords()
     {
         for (var i = 0; i < _state.Records.Length; i++)
@@ -42,6 +45,51 @@ public sealed partial class RegistrationActor
             var download = new RunningDownload(work.Drain);
             _downloads[i] = download;
             Run(work, _environment, Self, download.Token);
+        }
+
+        if (_downloads.Count > 0 && _environment.ParkPendingAfter > TimeSpan.Zero && !Timers.IsTimerActive(ParkCheck.Instance))
+        {
+            _waitedAtLastCheck = false;
+            Timers.StartPeriodicTimer(ParkCheck.Instance, ParkCheck.Instance, _environment.ParkPendingAfter);
+        }
+    }
+
+    /// <summary>
+    /// Passivates a registration that has done nothing but wait for turns for <see cref="FetchEnvironment.ParkPendingAfter"/>
+    /// (two checks in a row found every download of it waiting in the scheduler): a backlog of pending registrations then
+    /// costs their places in the scheduler's queues and the scope index's entries, not live actors (issue 17, W5). The
+    /// scheduler keeps the places and wakes the registration when one comes up; it starts again from its journal like any
+    /// registration that was stopped, and its records ask for their turns again, at the front of the queue.
+    /// </summary>
+    private void OnParkCheck()
+    {
+        if (_state.Phase != RegistrationPhase.Active || _settling)
+        {
+            Timers.Cancel(ParkCheck.Instance);
+            return;
+        }
+
+        // Nothing in memory that the journal does not have, nobody waiting on this incarnation, every download waiting.
+        var idle = !_resuming && _downloads.Count > 0 && _recordWaiters.Count == 0 && _createWaiters is null
+            && _handOffWaiting is null && _unjournaled.Count == 0 && _bufferedOutcomes.Count == 0
+            && _environment.Scheduler.WaitingOf(StoreKey) == _downloads.Count;
+        if (!idle || !_waitedAtLastCheck)
+        {
+            _waitedAtLastCheck = idle;
+            return;
+        }
+
+        if (_environment.RegistrationRegion is not { } region)
+        {
+            return;
+        }
+
+        var entityId = _entityId;
+        if (_environment.Scheduler.TryPark(StoreKey, _downloads.Count, () => region.Tell(new WakeRegistration(entityId), ActorRefs.Nobody)))
+        {
+            Timers.Cancel(ParkCheck.Instance);
+            FetchMetrics.Parked.Add(1);
+            Context.Parent.Tell(new Passivate(StopEntity.Instance), Self);
         }
     }
 
@@ -80,6 +128,12 @@ public sealed partial class RegistrationActor
     {
         CancelDownloads();
         base.PostStop();
+    }
+
+    /// <summary>The periodic look at whether the registration only waits (<see cref="OnParkCheck"/>).</summary>
+    private sealed class ParkCheck : INotInfluenceReceiveTimeout, INoSerializationVerificationNeeded
+    {
+        public static readonly ParkCheck Instance = new();
     }
 
     /// <summary>

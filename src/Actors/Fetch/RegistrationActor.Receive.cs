@@ -115,6 +115,9 @@ public sealed partial class RegistrationActor
             case WakeRegistration:
                 OnWake();
                 break;
+            case ParkCheck:
+                OnParkCheck();
+                break;
             case HandOffTimedOut:
                 Context.Stop(Self);
                 break;

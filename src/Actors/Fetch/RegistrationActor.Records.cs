@@ -245,6 +245,8 @@ public sealed partial class RegistrationActor
 
         _settling = true;
         CancelDownloads();
+        // Places an earlier incarnation left parked in the scheduler's queues would wake this one for nothing.
+        _environment.Scheduler.Unpark(StoreKey);
         var events = new List<IEvent>();
         for (var i = 0; i < _state.Records.Length; i++)
         {

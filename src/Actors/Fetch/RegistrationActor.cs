@@ -93,7 +93,12 @@ public sealed partial class RegistrationActor : UntypedPersistentActor, IWithTim
                 // incarnation has not used yet, and they would land (docs/architecture.md, "Failure model").
                 // Before the marker, the bodies: their writers opened by such a copy are fenced in the body store, so no
                 // chunk of it lands after this incarnation's first write either. Commands wait (stashed) until then.
-                FetchMetrics.FailoverRestarts.Add(1);
+                // A registration the scheduler woke (it had parked while it waited for a turn) is not a failover.
+                if (!_environment.Scheduler.IsParked(StoreKey))
+                {
+                    FetchMetrics.FailoverRestarts.Add(1);
+                }
+
                 _resuming = true;
                 _environment.Store.FenceWritersAsync(StoreKey)
                     .PipeTo(Self, success: static () => WritersFenced.Instance, failure: static e => new WritersFenceFailed(e));

@@ -63,6 +63,7 @@ public sealed class BgFetchSettings
             MaxRetryAfter = Fetch.MaxRetryAfter,
             MaxConnectionsPerServer = Fetch.MaxConnectionsPerServer,
             MaxConcurrentRecords = Fetch.MaxConcurrentRecords,
+            ParkPendingAfter = Fetch.ParkPendingAfter,
         },
     };
 
@@ -89,6 +90,11 @@ public sealed class BgFetchSettings
         if (Fetch.MaxConnectionsPerServer < 1 || Fetch.MaxConcurrentRecords < 1)
         {
             throw new InvalidOperationException("BgFetch:Fetch: MaxConnectionsPerServer and MaxConcurrentRecords must be at least 1.");
+        }
+
+        if (Fetch.ParkPendingAfter < TimeSpan.Zero || (Fetch.ParkPendingAfter > TimeSpan.Zero && Fetch.ParkPendingAfter < TimeSpan.FromSeconds(1)))
+        {
+            throw new InvalidOperationException("BgFetch:Fetch:ParkPendingAfter must be 00:00:00 (never) or at least one second.");
         }
 
         _ = FetchSettings.ParseNetworks(Fetch.AllowedNetworks, "AllowedNetworks");
@@ -191,6 +197,9 @@ public sealed class FetchSettings
 
     /// <summary>Records fetching at once on the node.</summary>
     public int MaxConcurrentRecords { get; set; } = 64;
+
+    /// <summary>How long a registration that only waits for turns stays in memory; zero: always.</summary>
+    public TimeSpan ParkPendingAfter { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// Parses a list of CIDR ranges such as <c>10.20.0.0/16</c>, <c>fd00::/8</c> or a single address,
