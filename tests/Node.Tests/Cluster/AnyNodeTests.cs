@@ -72,7 +72,9 @@ public sealed class AnyNodeTests(ClusterFixture fixture) : IClassFixture<Cluster
         for (var round = 0; round < 5; round++)
         {
             var id = $"race-{round}";
-            var url = $"{_origin.BaseUrl}files/race.bin?size=1000&rate=1000";
+            // Active for 100 s (aborted below): a winner that settled before a slow node's creation reached the index
+            // would free the id, and that creation would rightly win too (seen in CI with a 1 s download under load).
+            var url = $"{_origin.BaseUrl}files/race.bin?size=100000&rate=1000";
             var answers = await Task.WhenAll(_cluster.Running.Select(node => node.Client.CreateAsync(new { id, requests = new[] { url } })));
 
             Assert.Equal(1, answers.Count(static a => a.StatusCode == HttpStatusCode.Created));
