@@ -82,7 +82,11 @@ ticks0="$(cpu_ticks "${node_pids[@]}")"
 out="$(dotnet "${loadgen_dll}" many "${urls}" "${work}/w5.urls" 16 --scopes "${scopes}" --prefix b --no-wait --no-check)"
 create_s="$(sed -n 's/.*wall=\([0-9.]*\).*/\1/p' <<<"${out}")"
 ticks1="$(cpu_ticks "${node_pids[@]}")"
-sleep 10
+# The RSS is read this long after the last creation (BENCH_PENDING_WAIT, default 10 s). Pending registrations park
+# (passivate) after BgFetch:Fetch:ParkPendingAfter (30 s by default, i.e. 30-60 s): to see the backlog parked, e.g.
+#   BENCH_NODE_ENV="BgFetch__Fetch__ParkPendingAfter=00:00:05" BENCH_PENDING_WAIT=20
+# and BgFetch__Fetch__ParkPendingAfter=00:00:00 for the same build without parking.
+sleep "${BENCH_PENDING_WAIT:-10}"
 rss1="$(rss_sum "${node_pids[@]}")"
 hwm="$(for p in "${node_pids[@]}"; do awk '/VmHWM/ { print $2 }' "/proc/${p}/status"; done | paste -sd+ | bc)"
 stats="$(curl -sf "http://127.0.0.1:${origin_port}/__stats")"

@@ -29,10 +29,8 @@ public sealed class FetchScheduler
     // registration's: turn stamps only grow within a ring, so an origin whose first registration changed is
     // found early and put back with its current stamp instead of being searched for in the heap.
     private readonly PriorityQueue<OriginState, long> _ready = new();
-    // Parked registrations whose turn came: the turn stamp they take back when their record asks again (front of the
-    // ring), and, in order of issue, when each runs out.
-    private readonly Dictionary<(string Registration, string Origin), long> _tickets = [];
-    private readonly Queue<(string Registration, string Origin, long Stamp, DateTimeOffset Expires)> _ticketExpiry = new();
+    // Turns granted to parked registrations, held for them while they start again (or until the reservation runs out).
+    private readonly Dictionary<(string Registration, string Origin), Reservation> _reservations = [];
     private readonly TimeProvider _timeProvider;
     private long _clock;
     private long _dispatchSteps;
@@ -48,10 +46,10 @@ public sealed class FetchScheduler
     }
 
     /// <summary>
-    /// How long a parked registration whose turn came (<see cref="TryPark"/>) keeps its place at the front while it starts
-    /// again; one that does not come back here (it started on another node meanwhile) is forgotten after it.
+    /// How long a turn granted to a parked registration (<see cref="TryPark"/>) is held for it while it starts again; one
+    /// that does not come for it (it started on another node meanwhile) gives the place to the next after this.
     /// </summary>
-    public static TimeSpan TicketTimeout { get; } = TimeSpan.FromSeconds(30);
+    public static TimeSpan ReservationTimeout { get; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Records fetching now.</summary>
     public int Active
@@ -98,7 +96,13 @@ public sealed class FetchScheduler
         lock (_gate)
         {
             var state = Origin(origin);
-            var hasTicket = _tickets.Remove((registrationKey, state.Key), out var ticket);
+            if (_reservations.TryGetValue((registrationKey, state.Key), out var reservation))
+            {
+                // Parked, its turn came, and it started again for it: the place is already counted as this record's.
+                Claim((registrationKey, state.Key), reservation);
+                return new Lease(this, origin);
+            }
+
             if (!_registrations.TryGetValue(registrationKey, out var registration))
             {
                 registration = new Registration(registrationKey);
@@ -117,8 +121,7 @@ public sealed class FetchScheduler
                 registration.Waiters.Enqueue(waiter);
                 if (registration.Waiters.Count == 1)
                 {
-                    // A parked registration whose turn came while it was away goes first, with the stamp it had then.
-                    Join(registration, state, hasTicket ? ticket : null);
+                    Join(registration, state);
                 }
 
                 Dispatch();
@@ -141,15 +144,15 @@ public sealed class FetchScheduler
     /// <summary>
     /// Parks the registration <paramref name="registrationKey"/> whose <paramref name="downloads"/> records are all
     /// waiting for a turn, so that it can passivate (issue 17, W5): its waiting records keep their places, and when one
-    /// comes up <paramref name="wake"/> runs (it starts the registration again) and the registration gets a ticket: the
-    /// place goes to the next waiting meanwhile, and its record, asking again, goes to the front of the ring.
+    /// comes up, the turn is held for it (<see cref="ReservationTimeout"/>) and <paramref name="wake"/> runs (it starts the
+    /// registration again, whose record, asking again, takes the held turn).
     /// False, changing nothing, if not every one of its records is waiting.
     /// </summary>
     /// <remarks>
     /// The parked records' tasks stay blocked until their tokens are cancelled, as the passivating registration does:
     /// they are never granted. <paramref name="wake"/> runs under the scheduler's lock, so it must only send a message.
-    /// A turn is never held for a registration that is away: one that started on another node meanwhile (its shard
-    /// moved) costs a wake message and a ticket that runs out after <see cref="TicketTimeout"/>.
+    /// A registration that started on another node meanwhile (its shard moved) costs a wake message and a turn held for
+    /// nobody for <see cref="ReservationTimeout"/>.
     /// </remarks>
     public bool TryPark(string registrationKey, int downloads, Action wake)
     {
@@ -173,49 +176,54 @@ public sealed class FetchScheduler
         }
     }
 
-    /// <summary>True if the registration is parked here or holds a ticket: it is starting again because of that.</summary>
+    /// <summary>True if the registration is parked here or a turn is held for it: it is starting again because of that.</summary>
     public bool IsParked(string registrationKey)
     {
         lock (_gate)
         {
             return (_registrations.TryGetValue(registrationKey, out var registration) && registration.Wake is not null)
-                || _tickets.Keys.Any(key => key.Registration == registrationKey);
+                || _reservations.Keys.Any(key => key.Registration == registrationKey);
         }
     }
 
     /// <summary>
     /// Forgets what the registration left parked here: its records that no incarnation asked for again (it settled, or
-    /// started them elsewhere) and its tickets. A registration that settles calls it, so that a parked record of an
-    /// aborted one never wakes it again.
+    /// started them elsewhere) and the turns held for it. A registration that settles calls it, so that a parked record of
+    /// an aborted one never wakes it again and holds no turn.
     /// </summary>
     public void Unpark(string registrationKey)
     {
         lock (_gate)
         {
-            foreach (var key in _tickets.Keys.Where(key => key.Registration == registrationKey).ToList())
+            var changed = false;
+            foreach (var key in _reservations.Keys.Where(key => key.Registration == registrationKey).ToList())
             {
-                _tickets.Remove(key);
+                ReleaseReservation(key);
+                changed = true;
             }
 
-            if (!_registrations.TryGetValue(registrationKey, out var registration) || registration.Wake is null)
+            if (_registrations.TryGetValue(registrationKey, out var registration) && registration.Wake is not null)
             {
-                return;
+                registration.Wake = null;
+                var head = registration.Waiters.Peek();
+                foreach (var waiter in registration.Waiters.Where(static w => w is { Parked: true, Cancelled: false }))
+                {
+                    waiter.Cancelled = true;
+                    waiter.Origin.Waiting--;
+                    Forget(waiter.Origin);
+                }
+
+                if (head.Cancelled)
+                {
+                    Leave(registration);
+                    registration.Waiters.Dequeue();
+                    Advance(registration);
+                    changed = true;
+                }
             }
 
-            registration.Wake = null;
-            var head = registration.Waiters.Peek();
-            foreach (var waiter in registration.Waiters.Where(static w => w is { Parked: true, Cancelled: false }))
+            if (changed)
             {
-                waiter.Cancelled = true;
-                waiter.Origin.Waiting--;
-                Forget(waiter.Origin);
-            }
-
-            if (head.Cancelled)
-            {
-                Leave(registration);
-                registration.Waiters.Dequeue();
-                Advance(registration);
                 Dispatch();
             }
         }
@@ -310,10 +318,8 @@ public sealed class FetchScheduler
             _active++;
             if (waiter.Parked)
             {
-                // Away: the place goes to the next waiting, the registration is woken and comes back to the front.
-                origin.Active--;
-                _active--;
-                IssueTicket(registration, origin, stamp);
+                // Passivated: the turn is held for it while it starts again.
+                Reserve(registration, origin);
             }
             else
             {
@@ -344,64 +350,66 @@ public sealed class FetchScheduler
         }
     }
 
-    /// <summary>A parked registration's turn came: a ticket to the front of the ring, and a wake; under the lock.</summary>
-    private void IssueTicket(Registration registration, OriginState origin, long stamp)
+    /// <summary>A parked registration's turn came: it is held for it, and it is woken; under the lock.</summary>
+    private void Reserve(Registration registration, OriginState origin)
     {
-        var now = _timeProvider.GetUtcNow();
-        while (_ticketExpiry.TryPeek(out var oldest) && oldest.Expires <= now)
-        {
-            _ticketExpiry.Dequeue();
-            if (_tickets.TryGetValue((oldest.Registration, oldest.Origin), out var issued) && issued == oldest.Stamp)
-            {
-                _tickets.Remove((oldest.Registration, oldest.Origin));
-            }
-        }
-
-        // The earliest stamp wins if it already holds one (two parked records at one origin): it goes first either way.
         var key = (registration.Key, origin.Key);
-        if (!_tickets.TryGetValue(key, out var held) || stamp < held)
+        if (_reservations.TryGetValue(key, out var held))
         {
-            _tickets[key] = stamp;
-            _ticketExpiry.Enqueue((registration.Key, origin.Key, stamp, now + TicketTimeout));
+            held.Count++;
+        }
+        else
+        {
+            var reservation = new Reservation();
+            reservation.Expiry = _timeProvider.CreateTimer(_ => Expire(key, reservation), null, ReservationTimeout, Timeout.InfiniteTimeSpan);
+            _reservations.Add(key, reservation);
         }
 
         registration.Wake!();
     }
 
-    /// <summary>
-    /// Puts <paramref name="registration"/> at the back of <paramref name="origin"/>'s ring with a new turn stamp, or, with
-    /// a ticket's <paramref name="stamp"/>, back where that stamp belongs: at the front, or after any registration of the
-    /// ring that waited longer still.
-    /// </summary>
-    private void Join(Registration registration, OriginState origin, long? stamp = null)
+    /// <summary>A record of the woken registration takes one held turn; under the lock.</summary>
+    private void Claim((string Registration, string Origin) key, Reservation reservation)
     {
-        if (stamp is { } old && origin.Last is { } last && last.Stamp > old)
+        if (--reservation.Count == 0)
         {
-            registration.Stamp = old;
-            registration.Ring = origin;
-            var after = origin.First!.Stamp > old ? null : origin.First;
-            while (after?.Next is { } next && next.Stamp < old)
-            {
-                after = next;
-            }
+            _reservations.Remove(key);
+            reservation.Expiry!.Dispose();
+        }
+    }
 
-            registration.Previous = after;
-            registration.Next = after is null ? origin.First : after.Next;
-            registration.Next!.Previous = registration;
-            if (after is null)
+    /// <summary>Nobody came for the held turns in time: they go to the next waiting.</summary>
+    private void Expire((string Registration, string Origin) key, Reservation reservation)
+    {
+        lock (_gate)
+        {
+            if (_reservations.TryGetValue(key, out var current) && ReferenceEquals(current, reservation))
             {
-                origin.First = registration;
-                origin.Queued = false;
+                ReleaseReservation(key);
+                Dispatch();
             }
-            else
-            {
-                after.Next = registration;
-            }
+        }
+    }
 
-            MarkReady(origin);
+    /// <summary>Gives the turns held under <paramref name="key"/> back; under the lock, the caller dispatches.</summary>
+    private void ReleaseReservation((string Registration, string Origin) key)
+    {
+        if (!_reservations.Remove(key, out var reservation))
+        {
             return;
         }
 
+        reservation.Expiry!.Dispose();
+        var origin = Origin(key.Origin);
+        _active -= reservation.Count;
+        origin.Active -= reservation.Count;
+        MarkReady(origin);
+        Forget(origin);
+    }
+
+    /// <summary>Puts <paramref name="registration"/> at the back of <paramref name="origin"/>'s ring with a new turn stamp.</summary>
+    private void Join(Registration registration, OriginState origin)
+    {
         registration.Stamp = ++_clock;
         registration.Ring = origin;
         registration.Previous = origin.Last;
@@ -502,6 +510,13 @@ public sealed class FetchScheduler
         public bool Queued;
         public Registration? First;
         public Registration? Last;
+    }
+
+    /// <summary>Turns held for a parked registration's records at one origin, and the timer that gives them back.</summary>
+    private sealed class Reservation
+    {
+        public int Count = 1;
+        public ITimer? Expiry;
     }
 
     /// <summary>A registration with records waiting, in order; it is in the ring of its first record's origin.</summary>

@@ -1,4 +1,5 @@
 using BgFetchCluster.Actors.Fetch;
+using Microsoft.Extensions.Time.Testing;
 
 namespace BgFetchCluster.Actors.Tests.Fetch;
 
@@ -16,7 +17,7 @@ public sealed class FetchSchedulerParkingTests
     private static Task<FetchScheduler.Lease> Granted(Task<FetchScheduler.Lease> wait) => wait.WaitAsync(Deadline);
 
     [Fact]
-    public async Task ParkedRegistration_ItsTurnWakesIt_ThePlaceGoesToTheNext_AndItsRecordAskingAgainGoesFirst()
+    public async Task ParkedRegistration_ItsTurnIsHeldForIt_AndWakesIt_ItsRecordAskingAgainTakesIt()
     {
         var scheduler = Scheduler(node: 1, perOrigin: 1);
         var held = await scheduler.AcquireAsync("holder", "http://a", CancellationToken.None);
@@ -30,22 +31,64 @@ public sealed class FetchSchedulerParkingTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => parkedTask.WaitAsync(Deadline));
         Assert.True(scheduler.IsParked("parked"));
 
-        // Its place comes up: it is woken, and the place does not wait for it.
+        // Its place comes up: the turn is held for it (one wake, not one per registration behind it), and it is woken.
         held.Dispose();
-        var nextTurn = await Granted(next);
         Assert.Equal(1, wakes);
         Assert.Equal(1, scheduler.Active);
+        Assert.False(next.IsCompleted);
 
-        // One that queued later, and the woken registration asking again: it goes first.
-        var later = scheduler.AcquireAsync("later", "http://a", CancellationToken.None).AsTask();
-        var again = scheduler.AcquireAsync("parked", "http://a", CancellationToken.None).AsTask();
-        nextTurn.Dispose();
-        var againTurn = await Granted(again);
-        Assert.False(later.IsCompleted);
-        againTurn.Dispose();
-        (await Granted(later)).Dispose();
-        Assert.Equal(0, scheduler.Active);
+        // Started again, its record asks and has the turn at once; then the next one's turn comes.
+        var again = scheduler.AcquireAsync("parked", "http://a", CancellationToken.None);
+        Assert.True(again.IsCompletedSuccessfully);
         Assert.False(scheduler.IsParked("parked"));
+        (await again).Dispose();
+        (await Granted(next)).Dispose();
+        Assert.Equal(0, scheduler.Active);
+    }
+
+    [Fact]
+    public async Task ParkedRegistration_ThatNeverComesForItsTurn_GivesItToTheNextAfterTheReservationTimeout()
+    {
+        var time = new FakeTimeProvider();
+        var scheduler = new FetchScheduler(new FetchOptions { MaxConcurrentRecords = 1, MaxConnectionsPerServer = 1 }, time);
+        var held = await scheduler.AcquireAsync("holder", "http://a", CancellationToken.None);
+        using var passivated = new CancellationTokenSource();
+        _ = scheduler.AcquireAsync("moved", "http://a", passivated.Token).AsTask();
+        var next = scheduler.AcquireAsync("next", "http://a", CancellationToken.None).AsTask();
+        Assert.True(scheduler.TryPark("moved", downloads: 1, () => { }));
+        await passivated.CancelAsync();
+
+        // Woken, it started on another node (its shard moved): nobody here asks for the held turn.
+        held.Dispose();
+        time.Advance(FetchScheduler.ReservationTimeout - TimeSpan.FromMilliseconds(1));
+        Assert.False(next.IsCompleted);
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        (await Granted(next)).Dispose();
+        Assert.Equal(0, scheduler.Active);
+        Assert.False(scheduler.IsParked("moved"));
+    }
+
+    [Fact]
+    public async Task ManyParkedRegistrations_ARelease_WakesOnlyAsManyAsThereAreFreeTurns()
+    {
+        var scheduler = Scheduler(node: 2, perOrigin: 2);
+        var running = new[] { await scheduler.AcquireAsync("r0", "http://a", CancellationToken.None), await scheduler.AcquireAsync("r1", "http://a", CancellationToken.None) };
+        using var passivated = new CancellationTokenSource();
+        var wakes = new List<string>();
+        for (var i = 0; i < 100; i++)
+        {
+            var key = "p" + i;
+            _ = scheduler.AcquireAsync(key, "http://a", passivated.Token).AsTask();
+            Assert.True(scheduler.TryPark(key, downloads: 1, () => wakes.Add(key)));
+        }
+
+        await passivated.CancelAsync();
+        running[0].Dispose();
+
+        // One turn came free: one parked registration is woken, the oldest, however many are parked behind it.
+        Assert.Equal(["p0"], wakes);
+        running[1].Dispose();
+        Assert.Equal(["p0", "p1"], wakes);
     }
 
     [Fact]
