@@ -350,6 +350,16 @@ public sealed class ChaosRun : IAsyncDisposable
             }
         }
 
+        // BGFETCH_CHAOS_LOGS=<directory>: every node process's whole output, one file each, to read a case afterwards.
+        if (Environment.GetEnvironmentVariable("BGFETCH_CHAOS_LOGS") is { Length: > 0 } logs)
+        {
+            Directory.CreateDirectory(logs);
+            foreach (var (name, process) in _processes)
+            {
+                await File.WriteAllTextAsync(Path.Combine(logs, $"{Prefix}-{name}.log"), process.Output);
+            }
+        }
+
         await Lab.HealAsync();
         if (!Postgres.IsRunning)
         {
