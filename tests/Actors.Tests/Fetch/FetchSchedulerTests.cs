@@ -3,7 +3,7 @@ using BgFetchCluster.Actors.Fetch;
 namespace BgFetchCluster.Actors.Tests.Fetch;
 
 /// <summary>Turn-taking between registrations and the node and per-origin limits of the fetch scheduler.</summary>
-public sealed class FetchSchedulerTests
+public sealed partial class FetchSchedulerTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
 

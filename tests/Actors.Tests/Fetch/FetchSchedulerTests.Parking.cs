@@ -5,17 +5,10 @@ namespace BgFetchCluster.Actors.Tests.Fetch;
 
 /// <summary>
 /// Parking (issue 17, W5): a registration that only waits for turns passivates and leaves its places in the queues; when
-/// one comes up it is woken, the place goes to the next waiting meanwhile, and its record, asking again, goes first.
+/// one comes up the turn is held for it and it is woken, and its record, asking again, takes the held turn.
 /// </summary>
-public sealed class FetchSchedulerParkingTests
+public sealed partial class FetchSchedulerTests
 {
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
-
-    private static FetchScheduler Scheduler(int node, int perOrigin) =>
-        new(new FetchOptions { MaxConcurrentRecords = node, MaxConnectionsPerServer = perOrigin });
-
-    private static Task<FetchScheduler.Lease> Granted(Task<FetchScheduler.Lease> wait) => wait.WaitAsync(Deadline);
-
     [Fact]
     public async Task ParkedRegistration_ItsTurnIsHeldForIt_AndWakesIt_ItsRecordAskingAgainTakesIt()
     {
