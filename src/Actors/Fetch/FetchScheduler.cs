@@ -196,7 +196,9 @@ public sealed class FetchScheduler
         lock (_gate)
         {
             var changed = false;
-            foreach (var key in _reservations.Keys.Where(key => key.Registration == registrationKey).ToList())
+
+            // Every settlement calls this; nearly always nothing is held or parked, and it costs two lookups.
+            foreach (var key in _reservations.Count == 0 ? [] : _reservations.Keys.Where(key => key.Registration == registrationKey).ToList())
             {
                 ReleaseReservation(key);
                 changed = true;

@@ -97,5 +97,12 @@ public static class StoreErrors
             or PostgresErrorCodes.CrashShutdown
             or PostgresErrorCodes.CannotConnectNow
             or PostgresErrorCodes.SerializationFailure
-            or PostgresErrorCodes.DeadlockDetected;
+            or PostgresErrorCodes.DeadlockDetected
+
+            // The server ended a session whose transaction waited 5 s for this node's next statement
+            // (PostgreSqlConnections.AbandonedTransactionGuard): a node that stalled that long tries the step again.
+            or IdleInTransactionSessionTimeout;
+
+    // 25P03, idle_in_transaction_session_timeout (Npgsql names no constant for it).
+    private const string IdleInTransactionSessionTimeout = "25P03";
 }

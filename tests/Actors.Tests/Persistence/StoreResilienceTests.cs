@@ -23,6 +23,7 @@ public sealed class StoreResilienceTests
         { PostgresErrorCodes.ConnectionFailure, true },
         { PostgresErrorCodes.SerializationFailure, true },
         { PostgresErrorCodes.DeadlockDetected, true },
+        { "25P03", true }, // idle_in_transaction_session_timeout
         { PostgresErrorCodes.UniqueViolation, false },
         { PostgresErrorCodes.UndefinedTable, false },
         { PostgresErrorCodes.UndefinedColumn, false },
