@@ -145,7 +145,8 @@ public sealed class HostileOriginTests : IAsyncLifetime
         var resumes = _origin.Requests.Where(r => r.Path == "/reset/rs").Skip(1).ToList();
         Assert.All(resumes, r => Assert.Equal($"\"v1-{size}\"", r.IfRange));
 
-        // Each resume starts where the stored body ended: past 0, moving forwards (a reset may drop bytes in flight).
+        // Each resume starts where the stored body ended: past 0, moving forwards. The origin resets only once the
+        // node's kernel acknowledged the bytes; the node may still not have stored the last of them.
         var starts = resumes.Select(r => long.Parse(r.Range!["bytes=".Length..^1], System.Globalization.CultureInfo.InvariantCulture)).ToList();
         Assert.Equal(2, starts.Count);
         Assert.True(starts[0] > 0 && starts[0] <= 100_000 && starts[1] > starts[0] && starts[1] <= 200_000, $"resumed at {string.Join(", ", starts)}");

@@ -128,6 +128,42 @@ public sealed class HostileOrigin : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The bytes the peer has acknowledged on the request's connection (<c>tcpi_bytes_acked</c> of Linux's
+    /// <c>TCP_INFO</c>, at offset 120 of <c>struct tcp_info</c>). No .NET API exposes it.
+    /// </summary>
+    private static long AckedBytes(HttpContext context)
+    {
+        var socket = context.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionSocketFeature>()?.Socket
+            ?? throw new InvalidOperationException("The origin needs Kestrel's socket transport to see what the peer acknowledged.");
+        Span<byte> info = stackalloc byte[232];
+        var length = socket.GetRawSocketOption(6 /* IPPROTO_TCP */, 11 /* TCP_INFO */, info);
+        return length >= 128
+            ? System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(info[120..])
+            : throw new PlatformNotSupportedException("TCP_INFO has no tcpi_bytes_acked on this kernel.");
+    }
+
+    /// <summary>
+    /// Waits until the peer's kernel has acknowledged <paramref name="total"/> bytes of the connection. A reset
+    /// that follows then takes no body byte with it: Kestrel drops what its output pipe has not written yet,
+    /// and the sender's kernel drops what the peer has not acknowledged, so without this wait a reset can leave
+    /// the client with none of the bytes the origin "sent". Linux still hands data the receiver acknowledged
+    /// to its reader before the reset's error.
+    /// </summary>
+    private static async Task WaitUntilAckedAsync(HttpContext context, long total, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (AckedBytes(context) < total)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"The peer acknowledged {AckedBytes(context)} of {total} bytes within 30 s.");
+            }
+
+            await Task.Delay(5, cancellationToken);
+        }
+    }
+
     private static byte[] Gzip(byte[] data)
     {
         using var output = new MemoryStream();
@@ -181,8 +217,11 @@ public sealed class HostileOrigin : IAsyncDisposable
                 // The first `resets` attempts die mid-body with a connection reset; later ones serve normally.
                 if (attempt <= Number(context, "resets", 1))
                 {
-                    await ServeBodyAsync(context, size, version: 1, honourRange: true, stopAfter: Number(context, "after", size / 2));
+                    var acked = AckedBytes(context);
+                    var after = Number(context, "after", size / 2);
+                    await ServeBodyAsync(context, size, version: 1, honourRange: true, stopAfter: after);
                     await context.Response.Body.FlushAsync(aborted);
+                    await WaitUntilAckedAsync(context, acked + after, aborted);
                     context.Abort();
                     return;
                 }
