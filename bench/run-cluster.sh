@@ -25,7 +25,8 @@
 # lifetime of 60 s), and the database's transactions (pg_stat_database xact_commit + xact_rollback; every
 # round trip outside an explicit transaction is one, so this counts round trips from above for autocommit
 # statements and exactly for the batching journal's one transaction per batch). pg_stat_statements is used
-# when the server has it loaded (it is not on the shared server here).
+# when the server has it loaded (it is not on the shared server here). All of them cover LoadGen's clock only: the
+# nodes' CPU is read by LoadGen, the database's counters when its clock stops, before W4's read-back check.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo="$(pwd)"
@@ -177,10 +178,27 @@ run_workload() {
   local before_each
   # shellcheck disable=SC2086
   before_each="$(pid_ticks ${pids[${c}]})"
+  # The database's counters are read when LoadGen's clock stops, before W4's check: the check reads every registration
+  # back, and one settled more than SettledIdle (5 s) earlier has passivated and is recovered from the journal for it,
+  # so counting the check made the transactions per registration depend on how long the run took.
+  local stopped="${work}/clock-stopped" go="${work}/clock-go" loadgen_pid after_pg="" after_x=""
+  rm -f "${stopped}" "${go}"
   # shellcheck disable=SC2086
-  if ! out="$(dotnet "${loadgen_dll}" "${mode}" "$(urls_of "${c}")" "${work}/${w}.urls" 16 "${extra[@]}" --cpu-pids "$(tr ' ' ',' <<<"${pids[${c}]}")")"; then
-    echo "run-cluster.sh: ${c} ${w} failed: ${out}" >&2; tail -20 "${work}/${c}-1.log" >&2; exit 1
+  dotnet "${loadgen_dll}" "${mode}" "$(urls_of "${c}")" "${work}/${w}.urls" 16 "${extra[@]}" --cpu-pids "$(tr ' ' ',' <<<"${pids[${c}]}")" \
+    --at-clock-stop "touch '${stopped}'; while [ ! -e '${go}' ]; do sleep 0.02; done" >"${work}/loadgen.out" &
+  loadgen_pid=$!
+  while [[ ! -e "${stopped}" ]] && kill -0 "${loadgen_pid}" 2>/dev/null; do sleep 0.02; done
+  if [[ -e "${stopped}" && "${record}" == 1 ]]; then
+    sleep 0.5 # the statistics of the last transactions reach pg_stat_database with a delay
+    # shellcheck disable=SC2086
+    after_pg="$(pid_ticks_delta "${before_pg}" $(pg_backend_pids "${c}"))"
+    after_x="$(pg_xacts "${c}")"
   fi
+  touch "${go}"
+  if ! wait "${loadgen_pid}"; then
+    echo "run-cluster.sh: ${c} ${w} failed: $(cat "${work}/loadgen.out")" >&2; tail -20 "${work}/${c}-1.log" >&2; exit 1
+  fi
+  out="$(cat "${work}/loadgen.out")"
   if [[ -n "${perf_pid}" ]]; then
     kill -INT "${perf_pid}"; wait "${perf_pid}" || true
     mv "${work}/perf.data" "bench/results/perf-${stamp}-${c}-node${perf_node}-${w}-run${r}.data"
@@ -193,16 +211,14 @@ run_workload() {
   fi
   [[ "${record}" == 1 ]] || return 0
   local node_ticks pg_ticks xacts wall regs
-  sleep 0.5 # the statistics of the last transactions reach pg_stat_database with a delay
   # shellcheck disable=SC2086
   node_ticks=$(($(cpu_ticks ${pids[${c}]}) - before_node))
   # the nodes' CPU while LoadGen's clock ran (W4's check afterwards reads every registration back)
   local clock_cpu
   clock_cpu="$(sed -n 's/.*cpu=\([0-9.]*\).*/\1/p' <<<"${out}")"
   [[ -n "${clock_cpu}" ]] && node_ticks="$(awk -v s="${clock_cpu}" -v hz="${clk_tck}" 'BEGIN { printf "%d", s * hz }')"
-  # shellcheck disable=SC2086
-  pg_ticks="$(pid_ticks_delta "${before_pg}" $(pg_backend_pids "${c}"))"
-  xacts=$(($(pg_xacts "${c}") - before_x))
+  pg_ticks="${after_pg}"
+  xacts=$((after_x - before_x))
   wall="$(sed -n 's/.*wall=\([0-9.]*\).*/\1/p' <<<"${out}")"
   regs="$(sed -n 's/.*registrations=\([0-9]*\).*/\1/p' <<<"${out}")"
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "${c}" "${w}" "${r}" "${wall}" "${regs}" "$(ticks_to_s "${node_ticks}")" "$(ticks_to_s "${pg_ticks}")" "${xacts}" "$(cut -d' ' -f1 /proc/loadavg)" >> "${results}"

@@ -81,7 +81,8 @@ printf 'workload\ttool\trun\twall_s\trss_kib\tbytes\tcpu_s\tstartup_s\tload1\n' 
 # CPU (utime + stime from /proc/<pid>/stat) is taken just before and after the measured pass; start-up is the
 # time from spawning the process to /ready answering.
 # Variants, by name: node[-warm][-s<N>][-b]: -warm as above; -s<N>: W4 spread over N scopes (LoadGen --scopes N,
-# header X-BgFetch-Scope); -b: the node of BENCH_NODE_DLL_B instead (A/B runs in one invocation, e.g. ReadyToRun).
+# header X-BgFetch-Scope); -wks: the workstation GC (DOTNET_gcServer=0) instead of the node's Server GC; -b: the node
+# of BENCH_NODE_DLL_B instead (A/B runs in one invocation, e.g. ReadyToRun).
 run_node() {
   local w="$1" tool="$2" data="${work}/data" port mode out temp=cold
   [[ "${tool}" == *-warm* ]] && temp=warm
@@ -91,7 +92,9 @@ run_node() {
   port="$(free_port)"
   local spawned ready_at
   spawned="$(date +%s.%N)"
-  bench_node_start "${work}/node.log" "${port}" "--BgFetch:Storage:DataDirectory=${data}"
+  local node_env="${BENCH_NODE_ENV:-}"
+  [[ "${tool}" == *-wks* ]] && node_env="${node_env} DOTNET_gcServer=0"
+  BENCH_NODE_ENV="${node_env}" bench_node_start "${work}/node.log" "${port}" "--BgFetch:Storage:DataDirectory=${data}"
   node_pid="${started_pid}"
   wait_ready "${node_pid}" "${port}"
   ready_at="$(date +%s.%N)"

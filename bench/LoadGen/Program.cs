@@ -14,7 +14,9 @@
 // Options: --scopes N (the X-BgFetch-Scope header: "s0".."s<N-1>" by registration; without it no header, the
 // "default" scope), --prefix P (registration ids P0, P1, ...; default "r"), --no-wait (many: stop once every
 // registration is created), --no-check (many: skip the byte-for-byte check after the clock), --cpu-pids p1,p2 (cpu=<s> in
-// RESULT: the CPU, utime + stime, of those processes while the clock ran, without the checks after it).
+// RESULT: the CPU, utime + stime, of those processes while the clock ran, without the checks after it), --at-clock-stop
+// <command> (run with /bin/sh -c when the clock stops, before the check; waited for: run-cluster.sh reads the
+// database's counters there, so W4's read-back is not counted in them).
 //
 // Wall time runs from the first POST to the moment settlement is seen. The check that every registration
 // succeeded with the right byte count (every registration) comes after the clock stops. Exit code 1 when anything failed.
@@ -81,6 +83,15 @@ long CpuTicks() => cpuPids.Sum(static pid =>
 });
 string CpuField(long from) => cpuPids.Length == 0 ? "" : FormattableString.Invariant($" cpu={(CpuTicks() - from) / 100.0:F2}");
 
+async Task AtClockStopAsync()
+{
+    if (options.TryGetValue("at-clock-stop", out var command))
+    {
+        using var hook = Process.Start(new ProcessStartInfo("/bin/sh") { ArgumentList = { "-c", command } })!;
+        await hook.WaitForExitAsync();
+    }
+}
+
 string? ScopeOf(int i) => scopes > 0 ? "s" + (i % scopes).ToString(CultureInfo.InvariantCulture) : null;
 
 HttpRequestMessage Request(HttpMethod method, string path, string? scope, HttpContent? content = null)
@@ -143,6 +154,7 @@ async Task<int> SingleAsync(string urlsFile)
 
     var wall = clock.Elapsed.TotalSeconds;
     var cpu = CpuField(cpu0);
+    await AtClockStopAsync();
     var view = data is null ? null : JsonNode.Parse(data);
     var downloaded = view?["downloaded"]?.GetValue<long>() ?? 0;
     Console.WriteLine(FormattableString.Invariant($"RESULT wall={wall:F3} bytes={downloaded} registrations=1{cpu}"));
@@ -230,6 +242,7 @@ async Task<int> ManyAsync(string urlsFile)
     // getIds() lists only unsettled registrations, and settlement is visible only once the id is free.
     var wall = await WaitAllSettledAsync(clock);
     var cpu = CpuField(cpu0);
+    await AtClockStopAsync();
     if (options.ContainsKey("no-check"))
     {
         Console.Error.WriteLine(FormattableString.Invariant($"created {urls.Length} in {createdAt:F3} s, all settled at {wall:F3} s, not checked"));
