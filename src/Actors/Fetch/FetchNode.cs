@@ -80,6 +80,12 @@ public sealed record FetchNodeOptions
     /// </summary>
     public TimeSpan OutageTolerance { get; init; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// How long a busy journal holds a batch that a new writer opened so that others join it (<c>BgFetch:Storage:JournalLinger</c>;
+    /// <see cref="Persistence.BatchingJournal"/>); zero never holds one.
+    /// </summary>
+    public TimeSpan JournalLinger { get; init; }
+
     /// <summary>The longest the HTTP API waits for the cluster before it answers 503 (<c>BgFetch:Http:RequestTimeout</c>).</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

@@ -31,6 +31,8 @@ public sealed partial class BatchingJournal : IAsyncDisposable
 
     private readonly IJournal _inner;
     private readonly int _maxBatchSize;
+    private readonly TimeSpan _linger;
+    private readonly TimeProvider _time;
     private readonly Channel<PendingWrite> _pending;
     private readonly Task _consumer;
     private long _roundTrips;
@@ -40,15 +42,25 @@ public sealed partial class BatchingJournal : IAsyncDisposable
     /// <summary>
     /// Starts batching writes (at most <paramref name="maxBatchSize"/> per transaction) and highest-sequence-number
     /// reads (at most <paramref name="maxReadBatchSize"/> per query) to <paramref name="inner"/>; the caller still
-    /// owns (and disposes) it.
+    /// owns (and disposes) it. With a <paramref name="linger"/>, a busy journal holds a batch that a new writer
+    /// opened for that long, so that others join it (see <see cref="ShouldLinger"/>); <paramref name="timeProvider"/>
+    /// is its clock.
     /// </summary>
-    public BatchingJournal(IJournal inner, int maxBatchSize = DefaultMaxBatchSize, int maxReadBatchSize = DefaultMaxReadBatchSize)
+    public BatchingJournal(
+        IJournal inner,
+        int maxBatchSize = DefaultMaxBatchSize,
+        int maxReadBatchSize = DefaultMaxReadBatchSize,
+        TimeSpan linger = default,
+        TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(inner);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxReadBatchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(linger, TimeSpan.Zero);
         _inner = inner;
         _maxBatchSize = maxBatchSize;
+        _linger = linger;
+        _time = timeProvider ?? TimeProvider.System;
         _maxReadBatchSize = maxReadBatchSize;
         _pending = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions
         {
@@ -125,6 +137,8 @@ public sealed partial class BatchingJournal : IAsyncDisposable
         var writes = new List<AtomicWrite>(batch.Capacity);
         var reader = _pending.Reader;
         var previousBatchSize = 0;
+        var previousWriters = new HashSet<string>(StringComparer.Ordinal);
+        long? previousFlushEnded = null;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             // Take everything already waiting (up to the bound) without waiting for more: a lone write
@@ -142,16 +156,55 @@ public sealed partial class BatchingJournal : IAsyncDisposable
                 Drain(reader, batch, writes);
             }
 
+            if (ShouldLinger(batch, previousWriters, previousFlushEnded))
+            {
+                await Task.Delay(_linger, _time).ConfigureAwait(false);
+                Drain(reader, batch, writes);
+            }
+
             previousBatchSize = batch.Count;
             if (batch.Count > 0)
             {
                 await FlushAsync(batch, writes).ConfigureAwait(false);
+                previousFlushEnded = _time.GetTimestamp();
+                previousWriters.Clear();
+                foreach (var pending in batch)
+                {
+                    previousWriters.Add(pending.Write.PersistenceId);
+                }
             }
 
             AssertInvariants(batch);
             batch.Clear();
             writes.Clear();
         }
+    }
+
+    /// <summary>
+    /// Whether to hold this batch for the linger. In a cluster each node's journal sees a third of the writes, later,
+    /// so its batches stay small (bench/README.md: 1.8 writes per transaction on three nodes against 6 on one). A linger
+    /// gathers them, but only where more writes are coming anyway: the journal is busy (the previous batch was flushed
+    /// less than a linger ago), the batch has room, and it holds a writer that was not in the previous batch. Writes
+    /// that only come back from the previous batch are a closed loop: a persistent actor sends its next event once the
+    /// last one is stored, so holding them would slow a lone registration by a linger per event and gather nothing.
+    /// </summary>
+    private bool ShouldLinger(List<PendingWrite> batch, HashSet<string> previousWriters, long? previousFlushEnded)
+    {
+        if (_linger <= TimeSpan.Zero || batch.Count == 0 || batch.Count >= _maxBatchSize
+            || previousFlushEnded is not { } ended || _time.GetElapsedTime(ended) >= _linger)
+        {
+            return false;
+        }
+
+        foreach (var pending in batch)
+        {
+            if (!previousWriters.Contains(pending.Write.PersistenceId))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private void Drain(ChannelReader<PendingWrite> reader, List<PendingWrite> batch, List<AtomicWrite> writes)

@@ -93,6 +93,7 @@ public static class AkkaComposition
             JournalPlugin.AkkaSql => akka
                 .WithAkkaSqlPersistence(options.Provider, options.AkkaSqlConnectionString, outageTolerance: options.OutageTolerance)
                 .WithBgFetchShardingPersistence(options.Provider, options.BudgetedConnectionString, options.PostgreSqlSchema),
-            _ => akka.WithBgFetchPersistence(options.Provider, options.BudgetedConnectionString, options.PostgreSqlSchema, outageTolerance: options.OutageTolerance),
+            _ => akka.WithBgFetchPersistence(
+                options.Provider, options.BudgetedConnectionString, options.PostgreSqlSchema, outageTolerance: options.OutageTolerance, journalLinger: options.JournalLinger),
         };
 }

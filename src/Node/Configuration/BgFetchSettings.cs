@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using BgFetchCluster.Actors.Fetch;
 using BgFetchCluster.Actors.Fetch.Storage;
+using BgFetchCluster.Actors.Persistence.Plugin;
 
 namespace BgFetchCluster.Node.Configuration;
 
@@ -48,6 +49,7 @@ public sealed class BgFetchSettings
         Bodies = Storage.Bodies,
         MaxConnections = Storage.MaxConnections,
         OutageTolerance = Storage.OutageTolerance,
+        JournalLinger = Storage.EffectiveJournalLinger,
         RequestTimeout = Http.RequestTimeout,
         Limits = Limits,
         Retention = Retention,
@@ -125,6 +127,12 @@ public sealed class BgFetchSettings
             throw new InvalidOperationException("BgFetch:Storage:OutageTolerance must not be negative, and BgFetch:Http:RequestTimeout must be positive.");
         }
 
+        if (Storage.EffectiveJournalLinger < TimeSpan.Zero || Storage.EffectiveJournalLinger > BgFetchPersistence.MaxLinger)
+        {
+            throw new InvalidOperationException(
+                $"BgFetch:Storage:JournalLinger must be between 0 and {BgFetchPersistence.MaxLinger.TotalMilliseconds} ms: it delays the writes it holds by as much.");
+        }
+
         Cluster.Validate();
 
         if (Retention <= TimeSpan.Zero)
@@ -160,6 +168,20 @@ public sealed class StorageSettings
 
     /// <summary>How long transient store errors are retried with backoff before anything fails; downloads pause meanwhile.</summary>
     public TimeSpan OutageTolerance { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How long a busy journal holds a batch a new writer opened, for others to join; zero: never. Unset: 2 ms with
+    /// PostgreSQL, where a cluster's nodes each batch a third of the writes, and zero with SQLite, whose one node's
+    /// batches are large already and whose throughput a linger lowered (bench/README.md, "The journal linger").
+    /// </summary>
+    public TimeSpan? JournalLinger { get; set; }
+
+    /// <summary>The <see cref="JournalLinger"/> of a node on PostgreSQL that does not set one.</summary>
+    public static TimeSpan DefaultPostgreSqlJournalLinger { get; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>The journal linger in effect: <see cref="JournalLinger"/>, or the provider's default.</summary>
+    public TimeSpan EffectiveJournalLinger =>
+        JournalLinger ?? (Provider == StorageProvider.PostgreSql ? DefaultPostgreSqlJournalLinger : TimeSpan.Zero);
 
     /// <summary>The largest <see cref="InlineBodyBytes"/> allowed: bodies beyond it belong in files, streamed.</summary>
     public const int MaxInlineBodyBytes = 64 * 1024;

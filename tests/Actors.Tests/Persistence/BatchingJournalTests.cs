@@ -6,7 +6,7 @@ using static BgFetchCluster.Actors.Tests.Persistence.JournalData;
 namespace BgFetchCluster.Actors.Tests.Persistence;
 
 /// <summary>BatchingJournal's own rules for writes and reads, over an in-memory journal that can be told to fail.</summary>
-public sealed class BatchingJournalTests
+public sealed partial class BatchingJournalTests
 {
     [Fact]
     public async Task WriteAsync_WritesIssuedWhileABatchIsInFlight_ShareTheNextBatch()

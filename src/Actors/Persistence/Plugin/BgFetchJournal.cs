@@ -72,7 +72,7 @@ public sealed partial class BgFetchJournal : AsyncWriteJournal
             _journal,
             new StoreResilience(
                 "journal", _settings.OutageTolerance, PluginLogging.For(_system, "BgFetchCluster.Persistence"), health: PluginHealth.For(_system)));
-        _batching = new BatchingJournal(_journal, _settings.MaxBatchSize);
+        _batching = new BatchingJournal(_journal, _settings.MaxBatchSize, linger: _settings.Linger);
 
         // Started now, awaited by every call: the migration is idempotent, and recovery requests that
         // arrive first simply wait for it instead of failing.

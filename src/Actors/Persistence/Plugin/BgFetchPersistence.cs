@@ -58,6 +58,8 @@ public static class BgFetchPersistence
     /// <param name="schema">The PostgreSQL schema of the tables (ignored on SQLite).</param>
     /// <param name="maxBatchSize">The most atomic writes the journal stores in one transaction.</param>
     /// <param name="outageTolerance">How long transient store errors are retried (default <see cref="DefaultOutageTolerance"/>).</param>
+    /// <param name="linger">How long a busy journal holds a batch a new writer opened, for others to join (HOCON <c>linger</c>;
+    /// <see cref="BatchingJournal"/>); zero, the default, never holds one.</param>
     /// <param name="asDefault">Whether the plugins become Akka's default journal and snapshot store; false when another
     /// plugin (Akka.Persistence.Sql) is the default and only the sharding plugins are used.</param>
     public static string Hocon(
@@ -66,9 +68,12 @@ public static class BgFetchPersistence
         string schema = "public",
         int maxBatchSize = BatchingJournal.DefaultMaxBatchSize,
         TimeSpan? outageTolerance = null,
-        bool asDefault = true)
+        bool asDefault = true,
+        TimeSpan linger = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        ArgumentOutOfRangeException.ThrowIfLessThan(linger, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(linger, MaxLinger);
         ArgumentException.ThrowIfNullOrWhiteSpace(schema);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchSize, 1);
         var tolerance = outageTolerance ?? DefaultOutageTolerance;
@@ -94,6 +99,7 @@ public static class BgFetchPersistence
                 plugin-dispatcher = "akka.actor.default-dispatcher"
             {{storage}}
                 max-batch-size = {{maxBatchSize.ToString(CultureInfo.InvariantCulture)}}
+                linger = {{FractionalMilliseconds(linger)}}
                 recovery-event-timeout = {{patience}}
                 {{replayFilter}}
             }
@@ -127,8 +133,12 @@ public static class BgFetchPersistence
         string schema = "public",
         int maxBatchSize = BatchingJournal.DefaultMaxBatchSize,
         TimeSpan? outageTolerance = null,
-        bool asDefault = true) =>
-        ConfigurationFactory.ParseString(Hocon(provider, connectionString, schema, maxBatchSize, outageTolerance, asDefault));
+        bool asDefault = true,
+        TimeSpan linger = default) =>
+        ConfigurationFactory.ParseString(Hocon(provider, connectionString, schema, maxBatchSize, outageTolerance, asDefault, linger));
+
+    /// <summary>The longest journal linger allowed: it delays the writes it holds by as much.</summary>
+    public static TimeSpan MaxLinger { get; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>How long the plugins retry transient store errors unless told otherwise (<c>BgFetch:Storage:OutageTolerance</c>).</summary>
     public static TimeSpan DefaultOutageTolerance { get; } = TimeSpan.FromMinutes(1);
@@ -142,6 +152,9 @@ public static class BgFetchPersistence
             .Append(CultureInfo.InvariantCulture, $"    outage-tolerance = {Milliseconds(tolerance)}\n")
             .Append(CultureInfo.InvariantCulture, $"    circuit-breaker.call-timeout = {Milliseconds(tolerance + TimeSpan.FromSeconds(30))}\n")
             .ToString();
+
+    private static string FractionalMilliseconds(TimeSpan value) =>
+        string.Create(CultureInfo.InvariantCulture, $"{value.TotalMilliseconds:0.###}ms");
 
     private static string Milliseconds(TimeSpan value) =>
         string.Create(CultureInfo.InvariantCulture, $"{(long)value.TotalMilliseconds}ms");

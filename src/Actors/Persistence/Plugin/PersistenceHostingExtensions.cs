@@ -22,10 +22,12 @@ public static class PersistenceHostingExtensions
         string connectionString,
         string schema = "public",
         int maxBatchSize = BatchingJournal.DefaultMaxBatchSize,
-        TimeSpan? outageTolerance = null)
+        TimeSpan? outageTolerance = null,
+        TimeSpan journalLinger = default)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        return builder.AddHocon(BgFetchPersistence.Config(provider, connectionString, schema, maxBatchSize, outageTolerance), HoconAddMode.Prepend);
+        return builder.AddHocon(
+            BgFetchPersistence.Config(provider, connectionString, schema, maxBatchSize, outageTolerance, linger: journalLinger), HoconAddMode.Prepend);
     }
 
     /// <summary>

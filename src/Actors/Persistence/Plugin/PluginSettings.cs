@@ -7,9 +7,9 @@ namespace BgFetchCluster.Actors.Persistence.Plugin;
 
 /// <summary>
 /// The storage part of a plugin's HOCON section (<c>provider</c>, <c>connection-string</c>, <c>schema</c>,
-/// <c>max-batch-size</c>), read once when Akka creates the plugin actor.
+/// <c>max-batch-size</c>, <c>linger</c>), read once when Akka creates the plugin actor.
 /// </summary>
-internal sealed record PluginSettings(StorageProvider Provider, string ConnectionString, string Schema, int MaxBatchSize, TimeSpan OutageTolerance)
+internal sealed record PluginSettings(StorageProvider Provider, string ConnectionString, string Schema, int MaxBatchSize, TimeSpan OutageTolerance, TimeSpan Linger)
 {
     /// <summary>Reads and validates the plugin's section; a wrong value fails the plugin at start, not at the first write.</summary>
     public static PluginSettings FromConfig(Config config)
@@ -34,7 +34,13 @@ internal sealed record PluginSettings(StorageProvider Provider, string Connectio
             throw new ConfigurationException($"'outage-tolerance' must not be negative, not {tolerance}.");
         }
 
-        return new PluginSettings(provider, connectionString, config.GetString("schema", "public"), maxBatchSize, tolerance);
+        var linger = config.GetTimeSpan("linger", TimeSpan.Zero, allowInfinite: false);
+        if (linger < TimeSpan.Zero || linger > BgFetchPersistence.MaxLinger)
+        {
+            throw new ConfigurationException($"'linger' must be between 0 and {BgFetchPersistence.MaxLinger.TotalMilliseconds} ms, not {linger}.");
+        }
+
+        return new PluginSettings(provider, connectionString, config.GetString("schema", "public"), maxBatchSize, tolerance, linger);
     }
 
     /// <summary>A journal over the configured database, plus what the plugin owns besides it (its lease on the node's PostgreSQL pool).</summary>
