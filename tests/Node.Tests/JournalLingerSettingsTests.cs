@@ -9,7 +9,7 @@ namespace BgFetchCluster.Node.Tests;
 public sealed class JournalLingerSettingsTests
 {
     [Fact]
-    public void JournalLinger_Unset_IsZeroWithSqlite_AndTwoMillisecondsWithPostgreSql_InThePluginsHocon()
+    public void JournalLinger_Unset_IsZeroWithEitherProvider_InThePluginsHocon()
     {
         var sqlite = new BgFetchSettings();
         var postgres = new BgFetchSettings
@@ -20,7 +20,7 @@ public sealed class JournalLingerSettingsTests
         postgres.Validate(isDevelopment: true);
 
         Assert.Equal(TimeSpan.Zero, LingerInHocon(sqlite.ToNodeOptions(isDevelopment: true).JournalLinger));
-        Assert.Equal(TimeSpan.FromMilliseconds(2), LingerInHocon(postgres.ToNodeOptions(isDevelopment: true).JournalLinger));
+        Assert.Equal(TimeSpan.Zero, LingerInHocon(postgres.ToNodeOptions(isDevelopment: true).JournalLinger));
     }
 
     [Fact]
