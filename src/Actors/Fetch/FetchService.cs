@@ -44,7 +44,8 @@ public sealed class FetchService(
 
     /// <summary>
     /// Validates and creates a registration. Throws <see cref="RegistrationRejectedException"/> when the
-    /// call is refused; nothing is stored then.
+    /// call is refused, and <see cref="ReservationLostException"/> when the scope index could not store the reservation;
+    /// nothing is stored then.
     /// </summary>
     public async Task<RegistrationView> CreateAsync(string scope, CreateRegistrationBody body, CancellationToken cancellationToken = default)
     {
@@ -84,14 +85,21 @@ public sealed class FetchService(
             throw;
         }
 
+        if (reply is ReservationLost)
+        {
+            // The index's write failed (or was refused: the stale index of a node that was cut off). An index of this
+            // version forwards the creation only once its reservation is durable, so nothing was created; one of the
+            // previous version forwarded it at once, and that registration has aborted itself. Either way the caller
+            // hears 503 and nothing may stay: release what may exist, as for an unanswered ask.
+            registrations.Tell(new ReleaseRegistration(entityId), ActorRefs.NoSender);
+            scopeIndexes.Tell(new CancelReservation(index, parsed.Id, incarnation), ActorRefs.NoSender);
+            throw new ReservationLostException(parsed.Id);
+        }
+
         var view = reply switch
         {
             RegistrationView created => created,
             ReservationRefused refused => throw new RegistrationRejectedException(refused.Name, refused.Status, refused.Detail, refused.Quota, refused.Requested),
-
-            // The registration has aborted itself already.
-            ReservationLost => throw new InvalidOperationException(
-                $"The scope index lost the reservation of '{parsed.Id}' (its journal write failed); the registration was aborted."),
             _ => throw new InvalidOperationException($"Unexpected reply to a creation: {reply}"),
         };
 
@@ -168,8 +176,9 @@ public sealed class FetchService(
         var confirmed = await scopeIndexes.Ask<ReservationConfirmed>(new ConfirmReservation(index, parsed.Id, incarnation), AskTimeout, cancellationToken).ConfigureAwait(false);
         if (!confirmed.Confirmed)
         {
-            registrations.Tell(new AbortRegistration(entityId), ActorRefs.NoSender);
-            throw new InvalidOperationException($"The scope index lost the reservation of '{parsed.Id}' (its journal write failed); the registration was aborted.");
+            // Aborted first, then released: the caller hears 503, which promises that nothing was created.
+            registrations.Tell(new ReleaseRegistration(entityId), ActorRefs.NoSender);
+            throw new ReservationLostException(parsed.Id);
         }
 
         FetchMetrics.RegistrationsCreated.Add(1);

@@ -4,11 +4,12 @@ using BgFetchCluster.Messages.Fetch;
 namespace BgFetchCluster.Actors.Fetch;
 
 /// <summary>
-/// Creation. Through the scope index (<see cref="ReserveAndCreate"/>, one ask per creation) the creator is answered only
-/// once both the <see cref="FetchRegistered"/> write here and the index's reservation are durable; the index says so
-/// with a <see cref="ReservationNotice"/>, which may arrive before or after the create. A creator of a node of the
-/// previous version sends <see cref="CreateRegistration"/> without <see cref="CreateRegistration.AwaitReservation"/> and
-/// confirms the reservation itself: it is answered after this write, as before.
+/// Creation. The scope index forwards <see cref="CreateRegistration"/> once the reservation is durable, with the
+/// creator as sender: the creator is answered after the <see cref="FetchRegistered"/> write. An index of the version
+/// before that (issue 17's cut 1, until the zombie fix) forwarded the creation at once with
+/// <see cref="CreateRegistration.AwaitReservation"/> and told the reservation's fate after its write with a
+/// <see cref="ReservationNotice"/>, which may arrive before or after the create; such a creator is answered only once
+/// both are durable, and a lost reservation aborts the registration. That path stays for a rolling update.
 /// </summary>
 public sealed partial class RegistrationActor
 {

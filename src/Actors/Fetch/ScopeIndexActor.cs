@@ -278,7 +278,9 @@ public sealed partial class ScopeIndexActor : ReceivePersistentActor, IWithTimer
     /// </summary>
     private void OnCancel(CancelReservation cancel)
     {
-        if (_active.TryGetValue(cancel.Id, out var active) && active.Incarnation == cancel.Incarnation)
+        // A creation already forwarded may reach its registration after the caller's own release: release it once more,
+        // behind the creation. One still waiting for the reservation's write is dropped instead.
+        if (_active.TryGetValue(cancel.Id, out var active) && active.Incarnation == cancel.Incarnation && !DropPendingCreation(cancel.Id, cancel.Incarnation))
         {
             _environment.RegistrationRegion?.Tell(new ReleaseRegistration(RegistrationActor.EntityIdFor(_entityId, cancel.Id, cancel.Incarnation)), Self);
         }

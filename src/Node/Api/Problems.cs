@@ -124,6 +124,7 @@ public static class Problems
         BadHttpRequestException badRequest => badRequest.StatusCode,
         ResponseStoreException { Failure: ResponseStoreFailure.Deleted } => StatusCodes.Status404NotFound,
         AskTimeoutException => StatusCodes.Status503ServiceUnavailable,
+        BgFetchCluster.Actors.Fetch.ReservationLostException => StatusCodes.Status503ServiceUnavailable,
         _ when StoreErrors.IsUnavailable(exception) => StatusCodes.Status503ServiceUnavailable,
         _ => StatusCodes.Status500InternalServerError,
     };

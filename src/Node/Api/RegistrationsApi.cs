@@ -125,6 +125,10 @@ public static class RegistrationsApi
         {
             return Problems.Rejected(rejected);
         }
+        catch (ReservationLostException lost)
+        {
+            return Problems.Unavailable(http, lost.Message, Problems.UnavailableReason.Store);
+        }
     }
 
     /// <summary>

@@ -19,7 +19,7 @@ public sealed class CreationTests(SqliteTestDatabase<CreationTests> database, IT
     : CreationTestKit(database.ConnectionString, serializeMessages: true, output), IClassFixture<SqliteTestDatabase<CreationTests>>
 {
     [Fact]
-    public async Task CreateAsync_OneAskToTheIndex_TheRegistrationAnswersOnceTheReservationIsDurable()
+    public async Task CreateAsync_OneAskToTheIndex_TheRegistrationIsCreatedOnceTheReservationIsDurable_AndAnswers()
     {
         var node = await StartNodeAsync();
         Journal.Hold();
@@ -27,9 +27,9 @@ public sealed class CreationTests(SqliteTestDatabase<CreationTests> database, IT
         var creating = node.Service.CreateAsync(Scope, Body("one", Origin.File("one", 1_000)));
         await Journal.WriteEntered.WaitAsync(Timeout);
 
-        // The index got one message from the caller; it forwarded the creation, whose writes the journal holds.
+        // The index got one message from the caller; its reservation's write is held, and nothing was forwarded yet.
         Assert.IsType<ReserveAndCreate>(await node.IndexInbox.ExpectMsgAsync<object>(Timeout));
-        var create = await node.RegionInbox.ExpectMsgAsync<CreateRegistration>(Timeout);
+        Assert.False(node.RegionInbox.HasMessages, "the creation was forwarded before the reservation was durable");
         Assert.False(creating.IsCompleted, "the creation was answered while the reservation's write was held");
 
         Journal.Release();
@@ -37,8 +37,8 @@ public sealed class CreationTests(SqliteTestDatabase<CreationTests> database, IT
         Assert.Equal("one", view.Id);
         Assert.Equal(1, view.RequestCount);
 
-        // Nothing else was asked: the index saw no confirmation, the region only the index's creation and notice.
-        Assert.Equal(new ReservationNotice(create.EntityId, Durable: true), await node.RegionInbox.ExpectMsgAsync<ReservationNotice>(Timeout));
+        // Nothing else was asked: the index saw no confirmation, the region only the index's creation.
+        Assert.IsType<CreateRegistration>(await node.RegionInbox.ExpectMsgAsync<object>(Timeout));
         Assert.False(node.IndexInbox.HasMessages, "the caller sent the index more than one message");
         Assert.False(node.RegionInbox.HasMessages, "the caller sent the registration a message of its own");
 
@@ -53,7 +53,7 @@ public sealed class CreationWriteFailureTests(SqliteTestDatabase<CreationWriteFa
     : CreationTestKit(database.ConnectionString, serializeMessages: false, output), IClassFixture<SqliteTestDatabase<CreationWriteFailureTests>>
 {
     [Fact]
-    public async Task CreateAsync_IndexWriteFails_AbortsTheRegistrationFailsTheCallAndFreesTheId()
+    public async Task CreateAsync_IndexWriteFails_FailsTheCallAsUnavailable_CreatesNothing_AndFreesTheId()
     {
         var node = await StartNodeAsync();
         var watcher = CreateTestProbe();
@@ -61,33 +61,26 @@ public sealed class CreationWriteFailureTests(SqliteTestDatabase<CreationWriteFa
         Journal.Hold("scope-index-");
 
         var creating = node.Service.CreateAsync(Scope, Body("lost", Origin.File("lost", 10_000, hold: 1_000)));
-        var create = await node.RegionInbox.ExpectMsgAsync<CreateRegistration>(Timeout);
         await Journal.WriteEntered.WaitAsync(Timeout);
         Journal.Fail();
 
-        // The same error as when the caller confirmed the reservation itself.
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => creating.WaitAsync(Timeout));
-        Assert.Equal("The scope index lost the reservation of 'lost' (its journal write failed); the registration was aborted.", error.Message);
+        // The API answers this 503 UnavailableError: nothing was created.
+        var error = await Assert.ThrowsAsync<ReservationLostException>(() => creating.WaitAsync(Timeout));
+        Assert.Equal("lost", error.Id);
         await watcher.ExpectTerminatedAsync(node.Index, Timeout);
 
-        // The index's next incarnation does not hold the id; the registration aborted itself and, once the index
-        // acknowledges its settlement, shows it.
+        // The registration region saw no creation, only the caller's release of what might exist (nothing does).
+        var release = await node.RegionInbox.ExpectMsgAsync<ReleaseRegistration>(Timeout);
+        var client = CreateTestProbe();
+        node.Region.Tell(new GetRegistration(release.EntityId), client);
+        await client.ExpectMsgAsync<RegistrationNotFound>(Timeout);
+        Assert.False(node.RegionInbox.HasMessages, "a creation whose reservation was lost reached the registration region");
+
+        // The index's next incarnation does not hold the id, and the id is free again.
         var next = await StartIndexAsync(node.Environment);
         node.Environment.ScopeIndexRegion = next;
-        var client = CreateTestProbe();
         next.Tell(new ResolveId(Scope, "lost"), client);
         Assert.Null((await client.ExpectMsgAsync<IdResolved>(Timeout)).Incarnation);
-        await AwaitAssertAsync(
-            async () =>
-            {
-                node.Region.Tell(new GetRegistration(create.EntityId), client);
-                var view = await client.ExpectMsgAsync<RegistrationView>(Timeout);
-                Assert.Equal((BackgroundFetchResult.Failure, BackgroundFetchFailureReason.Aborted), (view.Result, view.FailureReason));
-            },
-            Timeout,
-            TimeSpan.FromMilliseconds(100));
-
-        // The id is free again.
         var again = await new FetchService(Sys, node.Region, next, CreateTestProbe(), new FetchLimits(), TimeProvider.System) { AskTimeout = Timeout }
             .CreateAsync(Scope, Body("lost", Origin.File("again", 1_000)));
         Assert.Equal("lost", again.Id);

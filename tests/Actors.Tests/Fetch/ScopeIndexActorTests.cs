@@ -56,20 +56,14 @@ public sealed class ScopeIndexActorTests(SqliteTestDatabase<ScopeIndexActorTests
     }
 
     [Fact]
-    public async Task ReserveAndCreate_WriteHeld_ForwardsTheCreationAtOnceAndTellsTheRegistrationOnlyOnceDurable()
+    public async Task ReserveAndCreate_WriteHeld_ForwardsTheCreationOnlyOnceTheReservationIsDurable()
     {
         var index = await StartIndexAsync();
         var client = CreateTestProbe();
         Journal.Hold();
 
-        // Forwarded in the turn that takes the id, with the quota left filled in, from the caller: the registration
-        // answers the caller itself.
+        // Nothing is forwarded while the reservation's write is held: a registration exists only under a durable reservation.
         index.Tell(ReserveAndCreate("a", "i1", quota: 1000), client);
-        var create = await Registrations.ExpectMsgAsync<CreateRegistration>(Timeout);
-        Assert.Equal(client.Ref, Registrations.LastSender);
-        Assert.Equal(RegistrationActor.EntityIdFor(Scope, "a", "i1"), create.EntityId);
-        Assert.True(create.AwaitReservation);
-        Assert.Equal(1000, create.Registration.QuotaRemaining);
         await Journal.WriteEntered.WaitAsync(Timeout);
 
         // Refusals answer the caller as for a reservation, and forward nothing.
@@ -81,14 +75,19 @@ public sealed class ScopeIndexActorTests(SqliteTestDatabase<ScopeIndexActorTests
         index.Tell(ReserveAndCreate("c", "i1", maxActive: 1), client);
         Assert.Equal(429, (await client.ExpectMsgAsync<ReservationRefused>(Timeout)).Status);
 
-        // No notice while the write is held (the index answers a query sent after the creation meanwhile).
+        // The index answers a query sent after the creation meanwhile; the id is taken, nothing went to the registration.
         index.Tell(new GetActiveIds(Scope), client);
         Assert.Equal(["a"], (await client.ExpectMsgAsync<ActiveIds>(Timeout)).Ids);
-        Assert.False(Registrations.HasMessages, "the registration heard of its reservation before the write was durable");
+        Assert.False(Registrations.HasMessages, "the creation was forwarded before the reservation was durable");
 
+        // Once durable: forwarded from the caller, with the quota left filled in, so the registration answers the caller
+        // itself after its own write.
         Journal.Release();
-        Assert.Equal(new ReservationNotice(create.EntityId, Durable: true), await Registrations.ExpectMsgAsync<ReservationNotice>(Timeout));
-        Assert.Equal(index, Registrations.LastSender);
+        var create = await Registrations.ExpectMsgAsync<CreateRegistration>(Timeout);
+        Assert.Equal(client.Ref, Registrations.LastSender);
+        Assert.Equal(RegistrationActor.EntityIdFor(Scope, "a", "i1"), create.EntityId);
+        Assert.False(create.AwaitReservation);
+        Assert.Equal(1000, create.Registration.QuotaRemaining);
         Assert.False(client.HasMessages, "the index answered a creation it had forwarded");
 
         // A creator of the previous version may still ask for the confirmation.
@@ -102,22 +101,39 @@ public sealed class ScopeIndexActorTests(SqliteTestDatabase<ScopeIndexActorTests
         var index = await StartIndexAsync();
         var client = CreateTestProbe();
         index.Tell(ReserveAndCreate("a", "i1"), client);
+        var create = await Registrations.ExpectMsgAsync<CreateRegistration>(Timeout);
         index.Tell(new CancelReservation(Scope, "a", "i1"), ActorRefs.NoSender);
 
-        // The release comes after the creation (the caller's own release may overtake the creation, this one cannot);
-        // the durable notice comes when the reservation's write is done, before or after the release.
-        var create = await Registrations.ExpectMsgAsync<CreateRegistration>(Timeout);
-        var next = await Registrations.ReceiveNAsync(2, Timeout).ToListAsync();
-        Assert.Equal(create.EntityId, Assert.Single(next.OfType<ReleaseRegistration>()).EntityId);
-        Assert.Equal(create.EntityId, Assert.Single(next.OfType<ReservationNotice>()).EntityId);
+        // The release comes after the creation (the caller's own release may overtake the creation, this one cannot).
+        Assert.Equal(create.EntityId, (await Registrations.ExpectMsgAsync<ReleaseRegistration>(Timeout)).EntityId);
+        await AssertIdFreedAsync(index, "a", client);
+    }
+
+    [Fact]
+    public async Task CancelReservation_WhileTheWriteIsHeld_NeverForwardsTheCreation()
+    {
+        var index = await StartIndexAsync();
+        var client = CreateTestProbe();
+        Journal.Hold();
+        index.Tell(ReserveAndCreate("a", "i1"), client);
+        await Journal.WriteEntered.WaitAsync(Timeout);
+        index.Tell(new CancelReservation(Scope, "a", "i1"), ActorRefs.NoSender);
+        Journal.Release();
+
+        // The caller gave up (that is why it cancelled): its creation is dropped, not forwarded, and nothing is released.
+        await AssertIdFreedAsync(index, "a", client);
+        Assert.False(Registrations.HasMessages, "a cancelled creation reached the registration region");
+        Assert.False(client.HasMessages, "the caller that cancelled was answered");
+    }
+
+    private async Task AssertIdFreedAsync(IActorRef index, string id, TestProbe client) =>
         await AwaitAssertAsync(
             async () =>
             {
-                index.Tell(new ResolveId(Scope, "a"), client);
+                index.Tell(new ResolveId(Scope, id), client);
                 Assert.Null((await client.ExpectMsgAsync<IdResolved>(Timeout)).Incarnation);
             },
             Timeout);
-    }
 
     [Fact]
     public async Task GetIds_AfterSettleAndReuse_ListsActiveIdsInCreationOrder()
@@ -376,7 +392,7 @@ public sealed class ScopeIndexActorWriteFailureTests(SqliteTestDatabase<ScopeInd
         Assert.True((await probe.ExpectMsgAsync<ReservationConfirmed>(Timeout)).Confirmed);
     }
     [Fact]
-    public async Task ReserveAndCreate_WriteFails_TellsTheRegistrationItsReservationIsLost()
+    public async Task ReserveAndCreate_WriteFails_TellsTheCallerItsReservationIsLost_AndCreatesNothing()
     {
         var index = await StartIndexAsync();
         var probe = CreateTestProbe();
@@ -384,13 +400,13 @@ public sealed class ScopeIndexActorWriteFailureTests(SqliteTestDatabase<ScopeInd
         Journal.Hold();
 
         index.Tell(ReserveAndCreate("b", "i1"), probe);
-        var create = await Registrations.ExpectMsgAsync<CreateRegistration>(Timeout);
         await Journal.WriteEntered.WaitAsync(Timeout);
         Journal.Fail();
 
-        // The registration hears it (and aborts itself, answering the caller); the index stops and frees the id.
-        Assert.Equal(new ReservationNotice(create.EntityId, Durable: false), await Registrations.ExpectMsgAsync<ReservationNotice>(Timeout));
+        // The caller hears it (a 503 through the API); nothing reached the registration; the index stops and frees the id.
+        Assert.Equal(new ReservationLost("b", "i1"), await probe.ExpectMsgAsync<ReservationLost>(Timeout));
         await probe.ExpectTerminatedAsync(index, Timeout);
+        Assert.False(Registrations.HasMessages, "a creation whose reservation was lost reached the registration region");
         var next = await StartIndexAsync();
         next.Tell(new ResolveId(Scope, "b"), probe);
         Assert.Null((await probe.ExpectMsgAsync<IdResolved>(Timeout)).Incarnation);
