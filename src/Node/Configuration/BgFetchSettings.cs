@@ -171,9 +171,9 @@ public sealed class StorageSettings
 
     /// <summary>
     /// How long a busy journal holds a batch a new writer opened, for others to join; zero (the default): never. 2 ms
-    /// took a three-node cluster on PostgreSQL from 3.3 to 2.7 transactions per registration; it stays opt-in because the
-    /// nemesis suite's first run with it on found a lost creation after a SIGSTOP, not yet explained, and on SQLite it
-    /// lowered throughput (bench/README.md, "The journal linger").
+    /// takes a three-node cluster on PostgreSQL from 3.2-3.3 to 2.6-2.7 transactions per registration, but since a
+    /// creation's two writes go one after the other it saves no CPU and slowed one node on PostgreSQL, and on SQLite it
+    /// lowered throughput: opt-in, for a database near its transaction limit (bench/README.md, "The journal linger").
     /// </summary>
     public TimeSpan? JournalLinger { get; set; }
 
