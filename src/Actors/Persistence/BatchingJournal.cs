@@ -166,11 +166,15 @@ public sealed partial class BatchingJournal : IAsyncDisposable
             if (batch.Count > 0)
             {
                 await FlushAsync(batch, writes).ConfigureAwait(false);
-                previousFlushEnded = _time.GetTimestamp();
-                previousWriters.Clear();
-                foreach (var pending in batch)
+                if (_linger > TimeSpan.Zero)
                 {
-                    previousWriters.Add(pending.Write.PersistenceId);
+                    // Only the linger reads these (ShouldLinger).
+                    previousFlushEnded = _time.GetTimestamp();
+                    previousWriters.Clear();
+                    foreach (var pending in batch)
+                    {
+                        previousWriters.Add(pending.Write.PersistenceId);
+                    }
                 }
             }
 

@@ -49,7 +49,7 @@ public sealed class BgFetchSettings
         Bodies = Storage.Bodies,
         MaxConnections = Storage.MaxConnections,
         OutageTolerance = Storage.OutageTolerance,
-        JournalLinger = Storage.EffectiveJournalLinger,
+        JournalLinger = Storage.JournalLinger,
         RequestTimeout = Http.RequestTimeout,
         Limits = Limits,
         Retention = Retention,
@@ -127,7 +127,7 @@ public sealed class BgFetchSettings
             throw new InvalidOperationException("BgFetch:Storage:OutageTolerance must not be negative, and BgFetch:Http:RequestTimeout must be positive.");
         }
 
-        if (Storage.EffectiveJournalLinger < TimeSpan.Zero || Storage.EffectiveJournalLinger > BgFetchPersistence.MaxLinger)
+        if (Storage.JournalLinger < TimeSpan.Zero || Storage.JournalLinger > BgFetchPersistence.MaxLinger)
         {
             throw new InvalidOperationException(
                 $"BgFetch:Storage:JournalLinger must be between 0 and {BgFetchPersistence.MaxLinger.TotalMilliseconds} ms: it delays the writes it holds by as much.");
@@ -175,10 +175,7 @@ public sealed class StorageSettings
     /// creation's two writes go one after the other it saves no CPU and slowed one node on PostgreSQL, and on SQLite it
     /// lowered throughput: opt-in, for a database near its transaction limit (bench/README.md, "The journal linger").
     /// </summary>
-    public TimeSpan? JournalLinger { get; set; }
-
-    /// <summary>The journal linger in effect: <see cref="JournalLinger"/>, or zero.</summary>
-    public TimeSpan EffectiveJournalLinger => JournalLinger ?? TimeSpan.Zero;
+    public TimeSpan JournalLinger { get; set; }
 
     /// <summary>The largest <see cref="InlineBodyBytes"/> allowed: bodies beyond it belong in files, streamed.</summary>
     public const int MaxInlineBodyBytes = 64 * 1024;
