@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using BgFetchCluster.Messages.Fetch;
 using BgFetchCluster.Node.Tests.Infrastructure;
+using Microsoft.Data.Sqlite;
 
 namespace BgFetchCluster.Node.Tests;
 
@@ -47,6 +48,57 @@ public sealed partial class ParkingTests : NodeProcessTests
         // Started again by its turn, it is not counted as a failover.
         var metrics = await node.Client.GetStringAsync(new Uri("metrics", UriKind.Relative));
         Assert.DoesNotMatch(FailoverCounted(), metrics);
+    }
+
+    [Fact]
+    public async Task ParkedRegistration_ReadWhileItWaits_IsAnsweredWithoutResumingIt_AndItsTurnStillStartsIt()
+    {
+        await using var node = await StartNodeAsync("--BgFetch:Fetch:MaxConcurrentRecords=1", "--BgFetch:Fetch:ParkPendingAfter=00:00:01");
+
+        // The runner holds the node's one turn until the test aborts it (60 MB at 1 MB/s).
+        using (var runner = await node.Client.CreateAsync(new { id = "runner", requests = new[] { Origin.BaseUrl + "files/runner.bin?size=60000000&rate=1000000" } }))
+        {
+            Assert.Equal(HttpStatusCode.Created, runner.StatusCode);
+        }
+
+        await node.Client.WaitForAsync("runner", static r => r.Downloaded > 0, "the runner under way", Deadline);
+        using (var waiting = await node.Client.CreateAsync(new { id = "waiting", requests = new[] { Origin.BaseUrl + "files/waiting.bin?size=100000" } }))
+        {
+            Assert.Equal(HttpStatusCode.Created, waiting.StatusCode);
+        }
+
+        await WaitForMetricAsync(node, ParkedOnce(), "the waiting registration to park");
+
+        // A read starts the entity from its journal; it answers dormant: no resume marker, no fetch, still parked. (Before
+        // issue 17's dormancy it resumed first, and the marker was written before the read was answered.)
+        var read = await node.Client.GetRegistrationAsync("waiting");
+        Assert.Equal(BackgroundFetchResult.None, read!.Result);
+        Assert.Equal(0, await ResumedEventsOfAsync("waiting"));
+        Assert.DoesNotContain(Origin.Requests, static r => r.PathAndQuery.StartsWith("/files/waiting", StringComparison.Ordinal));
+
+        // The runner's end gives the turn to the parked registration: it resumes for that, once, and ends byte-exact,
+        // never having parked a second time.
+        using (var abort = await node.Client.PostAsync(new Uri("v1/registrations/runner/abort", UriKind.Relative), null))
+        {
+            Assert.Equal(HttpStatusCode.OK, abort.StatusCode);
+        }
+
+        var settled = await node.Client.WaitForSettledAsync("waiting", Deadline);
+        Assert.Equal(BackgroundFetchResult.Success, settled.Result);
+        Assert.Equal(100_000, settled.Downloaded);
+        Assert.Equal(1, await ResumedEventsOfAsync("waiting"));
+        Assert.Matches(ParkedOnce(), await node.Client.GetStringAsync(new Uri("metrics", UriKind.Relative)));
+    }
+
+    /// <summary>The resume markers (<c>bgfetch.registration.resumed.v1</c>) in the journal of the registration <paramref name="id"/>.</summary>
+    private async Task<long> ResumedEventsOfAsync(string id)
+    {
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(Data.Path, "journal.db")};Mode=ReadOnly;Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT COUNT(*) FROM {Journal.Table} WHERE persistence_id LIKE 'registration-%/' || $id || '/%' AND manifest = 'bgfetch.registration.resumed.v1'";
+        command.Parameters.AddWithValue("$id", id);
+        return (long)(await command.ExecuteScalarAsync())!;
     }
 
     private static async Task WaitForMetricAsync(NodeProcess node, Regex wanted, string what)

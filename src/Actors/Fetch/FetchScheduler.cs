@@ -186,6 +186,16 @@ public sealed class FetchScheduler
         }
     }
 
+    /// <summary>True if the registration is parked here and its turn has not come yet (no turn is held for it).</summary>
+    public bool IsParkedWaiting(string registrationKey)
+    {
+        lock (_gate)
+        {
+            return _registrations.TryGetValue(registrationKey, out var registration) && registration.Wake is not null
+                && !_reservations.Keys.Any(key => key.Registration == registrationKey);
+        }
+    }
+
     /// <summary>
     /// Forgets what the registration left parked here: its records that no incarnation asked for again (it settled, or
     /// started them elsewhere) and the turns held for it. A registration that settles calls it, so that a parked record of

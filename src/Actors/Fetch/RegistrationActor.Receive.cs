@@ -40,6 +40,11 @@ public sealed partial class RegistrationActor
                     ResponseStoreFailure.Unavailable, _entityId, -1, $"Could not fence the body writers of '{_entityId}' before resuming it; it recovers again.", failed.Cause);
         }
 
+        if (_dormant && !StaysDormantFor(message) && !LeaveDormancyFor(message))
+        {
+            return;
+        }
+
         if (_resuming || (_readsWaitForAck && !_settlementVisible && message is GetRegistration or GetRecords or AwaitRecord or UpdateRegistrationUi))
         {
             Stash.Stash();

@@ -46,6 +46,12 @@ public sealed partial class RegistrationActor : UntypedPersistentActor, IWithTim
 
     /// <summary>Between recovery as active and the fence of a stale copy's body writers; commands are stashed meanwhile.</summary>
     private bool _resuming;
+
+    /// <summary>Recovered while parked here with its turn still to come: answers reads only (<see cref="StaysDormantFor"/>).</summary>
+    private bool _dormant;
+
+    /// <summary>A dormant incarnation that has asked its shard to passivate it.</summary>
+    private bool _passivating;
     private bool _settlementVisible;
 
     /// <summary>Recovered as settled, and the index has not answered the settlement announcement yet: reads are stashed.</summary>
@@ -86,22 +92,16 @@ public sealed partial class RegistrationActor : UntypedPersistentActor, IWithTim
     {
         switch (_state.Phase)
         {
+            case RegistrationPhase.Active when _environment.Scheduler.IsParkedWaiting(StoreKey):
+                // Parked here, and its turn has not come: started by its scope index's wake (a member left, and the index
+                // cannot know where each registration is) or by a read. It stays dormant: it answers, downloads nothing,
+                // writes nothing, leaves its places in the scheduler as they are, and passivates again (issue 17, W5: after
+                // a node loss the whole backlog is woken once; the survivors' parked part no longer resumes for it).
+                _dormant = true;
+                Context.SetReceiveTimeout(_environment.SettledIdle);
+                break;
             case RegistrationPhase.Active:
-                // A restart (crash, new node, rebalance): resume every unsettled record from its checkpoint. The
-                // marker comes first: a stale copy of this registration that still runs (its node cut off or paused
-                // while the cluster moved it) would otherwise journal its next events at sequence numbers this
-                // incarnation has not used yet, and they would land (docs/architecture.md, "Failure model").
-                // Before the marker, the bodies: their writers opened by such a copy are fenced in the body store, so no
-                // chunk of it lands after this incarnation's first write either. Commands wait (stashed) until then.
-                // A registration the scheduler woke (it had parked while it waited for a turn) is not a failover.
-                if (!_environment.Scheduler.IsParked(StoreKey))
-                {
-                    FetchMetrics.FailoverRestarts.Add(1);
-                }
-
-                _resuming = true;
-                _environment.Store.FenceWritersAsync(StoreKey)
-                    .PipeTo(Self, success: static () => WritersFenced.Instance, failure: static e => new WritersFenceFailed(e));
+                Resume();
                 break;
             case RegistrationPhase.Settled:
                 // The index may not have heard of the settlement before a crash: tell it again (idempotent). Reads wait
@@ -118,6 +118,61 @@ public sealed partial class RegistrationActor : UntypedPersistentActor, IWithTim
                 _state.MarkHistoryDeleted();
                 break;
         }
+    }
+
+    /// <summary>
+    /// A restart (crash, new node, rebalance, a parked registration's turn): resume every unsettled record from its
+    /// checkpoint. The marker comes first: a stale copy of this registration that still runs (its node cut off or paused
+    /// while the cluster moved it) would otherwise journal its next events at sequence numbers this incarnation has not
+    /// used yet, and they would land (docs/architecture.md, "Failure model"). Before the marker, the bodies: their writers
+    /// opened by such a copy are fenced in the body store, so no chunk of it lands after this incarnation's first write
+    /// either. Commands wait (stashed) until then.
+    /// </summary>
+    private void Resume()
+    {
+        // A registration the scheduler woke (it had parked while it waited for a turn) is not a failover.
+        if (!_environment.Scheduler.IsParked(StoreKey))
+        {
+            FetchMetrics.FailoverRestarts.Add(1);
+        }
+
+        _resuming = true;
+        _environment.Store.FenceWritersAsync(StoreKey)
+            .PipeTo(Self, success: static () => WritersFenced.Instance, failure: static e => new WritersFenceFailed(e));
+    }
+
+    /// <summary>
+    /// Whether a dormant registration handles <paramref name="message"/> as it is: the reads, its index's wake while its
+    /// turn has still not come, and what stops it. Anything else (the scheduler's wake for its turn, an abort, a release,
+    /// a wait for a record) needs it running.
+    /// </summary>
+    private bool StaysDormantFor(object message) =>
+        message is GetRegistration or GetRecords or ReceiveTimeout or StopEntity or HandOff or HandOffTimedOut
+        || (message is WakeRegistration && _environment.Scheduler.IsParkedWaiting(StoreKey));
+
+    /// <summary>
+    /// A dormant registration leaves dormancy for <paramref name="message"/>: it resumes, and the message waits (stashed)
+    /// until it has. One that has already asked to passivate sends the message back through its region instead, which
+    /// holds it until this incarnation has stopped and then starts the next for it (resuming here and then stopping
+    /// would cancel records that had taken the place its parked ones held in the scheduler, and nothing would wake it).
+    /// </summary>
+    private bool LeaveDormancyFor(object message)
+    {
+        if (_passivating)
+        {
+            // Still dormant until it stops: every such message goes the same way.
+            if (message is IEntityMessage && _environment.RegistrationRegion is { } region)
+            {
+                region.Forward(message);
+            }
+
+            return false;
+        }
+
+        _dormant = false;
+        Context.SetReceiveTimeout(null);
+        Resume();
+        return true;
     }
 
     private void OnWritersFenced()
@@ -256,10 +311,9 @@ public sealed partial class RegistrationActor : UntypedPersistentActor, IWithTim
     private void OnWake()
     {
         Sender.Tell(new RegistrationAwake(_entityId), Self);
-        if (_state.Phase is RegistrationPhase.Empty or RegistrationPhase.Released)
+        if (_state.Phase is RegistrationPhase.Empty or RegistrationPhase.Released || _dormant)
         {
-            Context.SetReceiveTimeout(null);
-            Context.Parent.Tell(new Passivate(StopEntity.Instance), Self);
+            PassivateNow();
         }
     }
 
@@ -293,11 +347,17 @@ public sealed partial class RegistrationActor : UntypedPersistentActor, IWithTim
 
     private void PassivateIfSettled()
     {
-        if (_state.Phase is RegistrationPhase.Settled or RegistrationPhase.Released)
+        if (_state.Phase is RegistrationPhase.Settled or RegistrationPhase.Released || _dormant)
         {
-            Context.SetReceiveTimeout(null);
-            Context.Parent.Tell(new Passivate(StopEntity.Instance), Self);
+            PassivateNow();
         }
+    }
+
+    private void PassivateNow()
+    {
+        Context.SetReceiveTimeout(null);
+        _passivating = _dormant;
+        Context.Parent.Tell(new Passivate(StopEntity.Instance), Self);
     }
 
     /// <summary>The bodies are deleted; finish the release for <see cref="ReplyTo"/>.</summary>
