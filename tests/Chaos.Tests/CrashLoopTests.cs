@@ -7,7 +7,10 @@ namespace BgFetchCluster.Chaos.Tests;
 /// <summary>
 /// kill -9 of a random node every 15-25 s for three minutes under steady load, each restarted at once (docs/architecture.md,
 /// "Failure model": kill -9 of a node). Between kills the cluster gets back to three Up members; afterwards the
-/// checker finds every registration settled once as success, byte-exact, with no zombie write.
+/// checker finds every registration settled once as success, byte-exact, with no zombie write. A node the Split Brain
+/// Resolver downs besides the killed one exits and is started again, as its supervisor would: once in CI a restarted
+/// node and one peer marked each other unreachable within seconds of the join, and keep-majority downed both
+/// (indirectly connected); the figures count such exits.
 /// </summary>
 [Collection(ChaosCollection.Name)]
 public sealed class CrashLoopTests(ChaosFixture fixture, ITestOutputHelper output)
@@ -30,8 +33,7 @@ public sealed class CrashLoopTests(ChaosFixture fixture, ITestOutputHelper outpu
             var slot = random.Next(run.Cluster.Size);
             var killedAt = clock.Elapsed;
             await run.Cluster.KillAsync(slot);
-            await run.RestartAsync(slot);
-            await run.Cluster.WaitForMembersAsync(run.Cluster.Size, [0, 1, 2], TimeSpan.FromSeconds(90));
+            await run.RecoverAllAsync(TimeSpan.FromSeconds(120));
             var recovered = clock.Elapsed - killedAt;
             recoveries.Add(recovered);
             run.Note($"kill -9 of node {slot}; restarted and 3 members Up again after {recovered.TotalSeconds:F1} s");
@@ -45,6 +47,7 @@ public sealed class CrashLoopTests(ChaosFixture fixture, ITestOutputHelper outpu
         }
 
         run.Figure("kills", recoveries.Count);
+        run.Figure("nodes downed besides the killed one (exited and restarted, as a supervisor does)", run.SelfExits);
         run.Figure("time to 3 Up members after a kill, mean", TimeSpan.FromTicks((long)recoveries.Average(static r => r.Ticks)));
         run.Figure("time to 3 Up members after a kill, max", recoveries.Max());
         await run.WaitForCreationsThroughAsync(0, 2, TimeSpan.FromSeconds(60));

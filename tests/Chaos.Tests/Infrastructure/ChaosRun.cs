@@ -62,6 +62,9 @@ public sealed class ChaosRun : IAsyncDisposable
     /// <summary>Every answer of the nodes.</summary>
     public ResponseLog Log { get; } = new();
 
+    /// <summary>How many node processes ended by themselves (downed) and were started again by <see cref="RestartAsync"/> or <see cref="RecoverAllAsync"/>.</summary>
+    public int SelfExits { get; private set; }
+
     /// <summary>The workload.</summary>
     public LoadGenerator Load { get; }
 
@@ -107,11 +110,63 @@ public sealed class ChaosRun : IAsyncDisposable
     /// <summary>Keeps the output of the node process now in <paramref name="slot"/>, to show it when the checker finds something.</summary>
     public void Track(int slot) => _processes.Add((Cluster.ApplicationNameOf(slot), Cluster[slot]));
 
-    /// <summary>Starts the node of <paramref name="slot"/> again and keeps its output.</summary>
+    /// <summary>
+    /// Starts the node of <paramref name="slot"/> again and keeps its output. A start that ends by itself before it is
+    /// ready (downed while it joined: <see cref="NodeExitedException"/>) is started again, as the node's supervisor
+    /// (Kubernetes, systemd) would, up to three times.
+    /// </summary>
     public async Task RestartAsync(int slot)
     {
-        await Cluster.StartNodeAsync(slot);
-        Track(slot);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await Cluster.StartNodeAsync(slot);
+                Track(slot);
+                return;
+            }
+            catch (NodeExitedException exited) when (attempt < 3)
+            {
+                NoteExit(slot, "exited before it was ready", exited.Output);
+            }
+        }
+    }
+
+    /// <summary>
+    /// What the nodes' supervisor does until every slot is back: starts the killed nodes and every node whose process
+    /// ended by itself (a node the Split Brain Resolver downs exits, docs/architecture.md, "Failure model"), until all
+    /// three see each other Up (<see cref="SelfExits"/> counts the exits). Throws after <paramref name="timeout"/>.
+    /// </summary>
+    public async Task RecoverAllAsync(TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        var slots = Enumerable.Range(0, Cluster.Size).ToList();
+        while (true)
+        {
+            foreach (var slot in slots)
+            {
+                if (Cluster.IsRunning(slot) && Cluster[slot].HasExited)
+                {
+                    NoteExit(slot, "exited by itself", Cluster[slot].Output);
+                    await Cluster.ForgetExitedAsync(slot);
+                }
+
+                if (!Cluster.IsRunning(slot))
+                {
+                    await RestartAsync(slot);
+                }
+            }
+
+            try
+            {
+                await Cluster.WaitForMembersAsync(Cluster.Size, slots, TimeSpan.FromSeconds(5));
+                return;
+            }
+            catch (TimeoutException) when (clock.Elapsed < timeout)
+            {
+                // Still joining, or a node was downed meanwhile and is started again above.
+            }
+        }
     }
 
     /// <summary>The running nodes and their clients.</summary>
@@ -233,6 +288,14 @@ public sealed class ChaosRun : IAsyncDisposable
         }
 
         Assert.True(findings.Count == 0, $"The checker found {findings.Count} broken invariants:\n" + string.Join("\n", findings.Take(50)));
+    }
+
+    /// <summary>Notes that the node of <paramref name="slot"/> ended by itself, with the cluster's warnings it logged last.</summary>
+    private void NoteExit(int slot, string what, string output)
+    {
+        SelfExits++;
+        var lines = output.Split('\n').Where(static l => l.Contains("SBR", StringComparison.Ordinal) || l.Contains("UNREACHABLE", StringComparison.Ordinal) || l.Contains("downed", StringComparison.OrdinalIgnoreCase) || l.Contains("quarantin", StringComparison.OrdinalIgnoreCase)).TakeLast(8);
+        Note($"node {slot} {what}; its last cluster warnings:\n  " + string.Join("\n  ", lines.Select(static l => l.Trim())));
     }
 
     /// <summary>Prints the warnings and failures the node processes logged, for a case that found something.</summary>

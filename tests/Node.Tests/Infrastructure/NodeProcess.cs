@@ -103,7 +103,7 @@ public sealed class NodeProcess : IAsyncDisposable
         {
             if (process.HasExited)
             {
-                throw new InvalidOperationException($"The node exited with {process.ExitCode} before it was ready:\n{node.Output}");
+                throw new NodeExitedException(process.ExitCode, node.Output);
             }
 
             try
