@@ -52,8 +52,10 @@ with open('${work}/w5.urls', 'w') as f:
 
 ports=() remote=()
 for ((n = 1; n <= nodes; n++)); do ports+=("$(free_port)"); remote+=("$(free_port)"); done
+# The nodes log their idle trims (BgFetch:Memory), which the script prints after the RSS.
+trim_log=("--Logging:LogLevel:BgFetchCluster.Node.Memory=Information")
 if ((nodes == 1)); then
-  bench_node_start "${work}/node-1.log" "${ports[0]}" "--BgFetch:Storage:DataDirectory=${work}/data"
+  bench_node_start "${work}/node-1.log" "${ports[0]}" "--BgFetch:Storage:DataDirectory=${work}/data" "${trim_log[@]}"
   node_pids+=("${started_pid}")
 else
   base_cs="${BGFETCH_BENCH_POSTGRES:-${BGFETCH_TEST_POSTGRES:?set BGFETCH_TEST_POSTGRES}}"
@@ -63,7 +65,7 @@ else
   psql -X -q -d postgres -c "CREATE DATABASE ${db}"
   cs="Host=${PGHOST};Port=${PGPORT};Username=${PGUSER};Password=${PGPASSWORD};Database=${db};Maximum Pool Size=6;Connection Idle Lifetime=60"
   for ((n = 1; n <= nodes; n++)); do
-    bench_node_start "${work}/node-${n}.log" "${ports[n - 1]}" --BgFetch:Storage:Provider=PostgreSql "--BgFetch:Storage:ConnectionString=${cs}" \
+    bench_node_start "${work}/node-${n}.log" "${ports[n - 1]}" "${trim_log[@]}" --BgFetch:Storage:Provider=PostgreSql "--BgFetch:Storage:ConnectionString=${cs}" \
       "--BgFetch:Cluster:Port=${remote[n - 1]}" "--BgFetch:Cluster:SeedNodes:0=akka.tcp://bgfetch@127.0.0.1:${remote[0]}" \
       "--BgFetch:Cluster:SeedNodes:1=akka.tcp://bgfetch@127.0.0.1:${remote[1]}"
     node_pids+=("${started_pid}")
@@ -92,6 +94,8 @@ hwm="$(for p in "${node_pids[@]}"; do awk '/VmHWM/ { print $2 }' "/proc/${p}/sta
 stats="$(curl -sf "http://127.0.0.1:${origin_port}/__stats")"
 per="$(( (rss1 - rss0) * 1024 / count ))"
 echo "run-backlog.sh: created in ${create_s} s; RSS $((rss1 / 1024)) MiB, ${per} bytes per pending registration; origin ${stats}" >&2
+# The idle trim (BgFetch:Memory, docs/api.md): the node logs each time it gave memory back.
+grep -h "gave memory back" "${work}"/node-*.log | sed 's/^ */run-backlog.sh: /' >&2 || true
 
 # BENCH_GCDUMP=1 (one node): the managed heap by type while the backlog is pending (dotnet-gcdump, installed with
 # `dotnet tool install --tool-path /var/tmp/dntools dotnet-gcdump` when missing): where the bytes per pending go.

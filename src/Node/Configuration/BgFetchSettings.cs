@@ -36,6 +36,9 @@ public sealed class BgFetchSettings
     /// <summary><c>BgFetch:Http</c>.</summary>
     public HttpSettings Http { get; set; } = new();
 
+    /// <summary><c>BgFetch:Memory</c>.</summary>
+    public MemorySettings Memory { get; set; } = new();
+
     /// <summary>The node options these settings describe.</summary>
     public FetchNodeOptions ToNodeOptions(bool isDevelopment) => new()
     {
@@ -134,6 +137,11 @@ public sealed class BgFetchSettings
         }
 
         Cluster.Validate();
+
+        if (Memory.TrimInterval < TimeSpan.Zero || Memory.BurstBytes < 0 || Memory.QuietAllocationBytes < 0 || Memory.TrimAboveBytes < 0)
+        {
+            throw new InvalidOperationException("BgFetch:Memory: TrimInterval (00:00:00 turns trimming off) and the byte counts must not be negative.");
+        }
 
         if (Retention <= TimeSpan.Zero)
         {
@@ -347,4 +355,20 @@ public sealed class TelemetrySettings
 {
     /// <summary>Serve <c>/metrics</c> in Prometheus text format.</summary>
     public bool Prometheus { get; set; } = true;
+}
+
+/// <summary><c>BgFetch:Memory</c>: when an idle node gives the memory of a past burst back (<see cref="Memory.IdleMemoryTrimmer"/>).</summary>
+public sealed class MemorySettings
+{
+    /// <summary>How often the node looks; <c>00:00:00</c> never trims.</summary>
+    public TimeSpan TrimInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A burst: the node allocated at least this much since it last trimmed.</summary>
+    public long BurstBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>The burst is over when the node allocated less than this since the last look.</summary>
+    public long QuietAllocationBytes { get; set; } = 16L * 1024 * 1024;
+
+    /// <summary>Trims only when the GC has at least this much committed.</summary>
+    public long TrimAboveBytes { get; set; } = 128L * 1024 * 1024;
 }

@@ -2,6 +2,7 @@ using BgFetchCluster.Actors.Fetch;
 using BgFetchCluster.Actors.Persistence;
 using BgFetchCluster.Messages.Fetch.Api;
 using BgFetchCluster.Node.Api;
+using BgFetchCluster.Node.Memory;
 using Microsoft.AspNetCore.Http.Timeouts;
 
 namespace BgFetchCluster.Node.Configuration;
@@ -18,6 +19,8 @@ public static class NodeServiceCollectionExtensions
         var isDevelopment = builder.Environment.IsDevelopment();
         settings.Validate(isDevelopment);
         builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton(settings.Memory);
+        builder.Services.AddHostedService<IdleMemoryTrimmer>();
         builder.Services.AddSingleton(TimeProvider.System);
         var nodeOptions = settings.ToNodeOptions(isDevelopment);
         builder.Services.AddSingleton(nodeOptions);
