@@ -13,8 +13,8 @@
 #   BENCH_QUICK=1 bash bench/run-cluster.sh    W1 200 x 256 KiB, W4 2,000 x 1 KiB, 1 run, 1 failover
 #
 # Knobs: BENCH_RUNS, BENCH_ONLY="W4", BENCH_CONFIGS="pg1 pg3", BENCH_FAILOVERS, BENCH_LOADGEN_ARGS (extra LoadGen
-# options for W4), BENCH_NODE_DLL, BENCH_NODE_ENV as in run.sh. BENCH_PERF_NODE=<1-3>: perf record -F 1999 -g of that
-# node of pg3 (and pg1's node) during each measured W4 run (bench/results/perf-<stamp>-pg3-node<N>-W4-run<R>.data; add
+# options for W4), BENCH_NODE_DLL, BENCH_NODE_ENV as in run.sh. BENCH_PERF_NODE=<1-3|all>: perf record -F 1999 -g of that
+# node of pg3 (and pg1's node; all: every node of the configuration) during each measured run of BENCH_PERF_WORKLOADS (default W4) (bench/results/perf-<stamp>-pg3-node<N>-W4-run<R>.data; add
 # BENCH_NODE_ENV="DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0" to name JIT frames), and each node's CPU. BGFETCH_TEST_POSTGRES (or BGFETCH_BENCH_POSTGRES):
 # a connection string whose role may CREATE DATABASE; the script creates one database per configuration
 # (bgfetch_bench_<config>_<time>) and drops it at the end. The server itself is never started or stopped here.
@@ -168,10 +168,15 @@ run_workload() {
   # BENCH_PERF_NODE: sample one node of the three with perf while W4 runs (into the temporary directory first: the
   # nodes' content root is the repository, and their configuration file watchers wake up for files written there).
   local perf_pid="" perf_target="" perf_node=""
-  if [[ -n "${BENCH_PERF_NODE:-}" && "${c}" == pg* && "${w}" == W4 && "${record}" == 1 ]]; then
+  if [[ -n "${BENCH_PERF_NODE:-}" && "${c}" == pg* && " ${BENCH_PERF_WORKLOADS:-W4} " == *" ${w} "* && "${record}" == 1 ]]; then
     local -a pa=(${pids[${c}]})
-    perf_node=$(((BENCH_PERF_NODE - 1) % ${#pa[@]} + 1))
-    perf_target="${pa[perf_node - 1]}"
+    if [[ "${BENCH_PERF_NODE}" == all ]]; then
+      # every node of the configuration in one recording (perf report --sort pid tells them apart)
+      perf_node=all; perf_target="$(IFS=,; echo "${pa[*]}")"
+    else
+      perf_node=$(((BENCH_PERF_NODE - 1) % ${#pa[@]} + 1))
+      perf_target="${pa[perf_node - 1]}"
+    fi
     perf record -F 1999 -g -p "${perf_target}" -o "${work}/perf.data" 2>/dev/null &
     perf_pid=$!
   fi
