@@ -3,9 +3,9 @@ using BgFetchCluster.Node.Configuration;
 namespace BgFetchCluster.Node.Memory;
 
 /// <summary>
-/// Gives the memory a burst left behind back to the operating system once the node is quiet: a full, compacting,
-/// decommitting collection (<see cref="GCCollectionMode.Aggressive"/>) when the GC holds far more than its heap needs
-/// and the node has hardly allocated since the last look.
+/// Gives the memory a burst left behind back to the operating system once the node is quiet: after a burst of
+/// allocations, when the node has hardly allocated since the last look, one full, compacting, decommitting collection
+/// (<see cref="GCCollectionMode.Aggressive"/>).
 /// </summary>
 /// <remarks>
 /// The node runs the Server GC (ASP.NET Core's default, and cheaper for many small records). It keeps the regions a
