@@ -182,7 +182,7 @@ mkdir -p bench/results
   echo "|---|--:|"
   echo "| time to create ${count} (16 clients) | ${create_s} s ($(python3 -c "print(f'{${count} / ${create_s}:,.0f}')")/s) |"
   echo "| node CPU while creating | $(ticks_to_s $((ticks1 - ticks0))) s ($(python3 -c "print(f'{($((ticks1 - ticks0)) / ${clk_tck}) / ${count} * 1000:.2f}')") ms per registration) |"
-  echo "| node RSS before / after (sum over nodes, VmRSS, 10 s after the last creation) | $((rss0 / 1024)) / $((rss1 / 1024)) MiB (peak $((hwm / 1024)) MiB) |"
+  echo "| node RSS before / after (sum over nodes, VmRSS, ${BENCH_PENDING_WAIT:-10} s after the last creation) | $((rss0 / 1024)) / $((rss1 / 1024)) MiB (peak $((hwm / 1024)) MiB) |"
   echo "| RSS per pending registration | **$(python3 -c "print(f'{${per} / 1024:.2f}')") KiB** (${per} bytes) |"
   echo "| origin while held | ${stats} |"
   [[ -n "${probe_line}" ]] && echo "| kill -9 of node 3: probe | ${probe_line#RESULT } |"
