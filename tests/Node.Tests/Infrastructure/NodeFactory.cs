@@ -42,6 +42,10 @@ public sealed class NodeFactory : WebApplicationFactory<Program>
         builder.UseSetting("BgFetch:Storage:DataDirectory", _data.Path);
         builder.UseSetting("BgFetch:Fetch:RetryBaseDelay", "00:00:00.050");
 
+        // The idle trim is a collection of the whole process: a test process hosts many nodes, and one node's trim
+        // would pause the others' sub-second timeouts. IdleMemoryTrimmerTests drive it directly.
+        builder.UseSetting("BgFetch:Memory:TrimInterval", "00:00:00");
+
         // Every message that is not marked node-local must survive Akka's serializer (docs/architecture.md, "Serialization").
         builder.UseSetting("akka:actor:serialize-messages", "on");
         foreach (var (key, value) in _settings)
