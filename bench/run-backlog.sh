@@ -80,16 +80,45 @@ sleep 5
 rss0="$(rss_sum "${node_pids[@]}")"
 load0="$(load_now)"
 echo "run-backlog.sh: ${nodes} node(s) ready, RSS $((rss0 / 1024)) MiB; creating ${count} (load ${load0})" >&2
-ticks0="$(cpu_ticks "${node_pids[@]}")"
-out="$(dotnet "${loadgen_dll}" many "${urls}" "${work}/w5.urls" 16 --scopes "${scopes}" --prefix b --no-wait --no-check)"
-create_s="$(sed -n 's/.*wall=\([0-9.]*\).*/\1/p' <<<"${out}")"
-ticks1="$(cpu_ticks "${node_pids[@]}")"
 # The RSS is read this long after the last creation (BENCH_PENDING_WAIT, default 10 s). Pending registrations park
 # (passivate) after BgFetch:Fetch:ParkPendingAfter (30 s by default, i.e. 30-60 s): to see the backlog parked, e.g.
 #   BENCH_NODE_ENV="BgFetch__Fetch__ParkPendingAfter=00:00:05" BENCH_PENDING_WAIT=20
 # and BgFetch__Fetch__ParkPendingAfter=00:00:00 for the same build without parking.
+# BENCH_HALVES=1: create the backlog in two halves and read the RSS after each (each after BENCH_PENDING_WAIT), so
+# the second half's growth per registration is the marginal cost of a pending registration, without what a node
+# grows by once whatever the backlog (JIT'd code, pools, the first batches' buffers), which three nodes pay three times.
+halves="${BENCH_HALVES:-0}"
+rss_per_node() { local p out=""; for p in "$@"; do out+="$(( $(awk '/VmRSS/ { print $2 }' "/proc/${p}/status") / 1024 )) "; done; echo "${out% }"; }
+create_range() {
+  local out
+  out="$(dotnet "${loadgen_dll}" many "${urls}" "${work}/w5.urls" 16 --scopes "${scopes}" --prefix b --no-wait --no-check --from "$1" --to "$2")"
+  sed -n 's/.*wall=\([0-9.]*\).*/\1/p' <<<"${out}"
+}
+ticks0="$(cpu_ticks "${node_pids[@]}")"
+rss_half="" half_line=""
+if [[ "${halves}" == 1 ]]; then
+  half=$((count / 2))
+  create_half_s="$(create_range 0 "${half}")"
+  ticks_half="$(cpu_ticks "${node_pids[@]}")"
+  sleep "${BENCH_PENDING_WAIT:-10}"
+  rss_half="$(rss_sum "${node_pids[@]}")"
+  echo "run-backlog.sh: first ${half} created in ${create_half_s} s; RSS $((rss_half / 1024)) MiB (per node: $(rss_per_node "${node_pids[@]}") MiB)" >&2
+  grep -h "gave memory back" "${work}"/node-*.log | sed 's/^ */run-backlog.sh: /' >&2 || true
+  # the creation's CPU leaves out the wait between the halves (parking, the idle trim)
+  ticks0=$((ticks0 + $(cpu_ticks "${node_pids[@]}") - ticks_half))
+  create_second_s="$(create_range "${half}" "${count}")"
+  create_s="$(python3 -c "print(f'{${create_half_s} + ${create_second_s}:.3f}')")"
+else
+  create_s="$(create_range 0 "${count}")"
+fi
+ticks1="$(cpu_ticks "${node_pids[@]}")"
 sleep "${BENCH_PENDING_WAIT:-10}"
 rss1="$(rss_sum "${node_pids[@]}")"
+echo "run-backlog.sh: RSS per node: $(rss_per_node "${node_pids[@]}") MiB" >&2
+if [[ -n "${rss_half}" ]]; then
+  per_marginal="$(( (rss1 - rss_half) * 1024 / (count - half) ))"
+  half_line="| RSS after the first ${half} / marginal RSS per pending registration of the second $((count - half)) | $((rss_half / 1024)) MiB / **$(python3 -c "print(f'{${per_marginal} / 1024:.2f}')") KiB** (${per_marginal} bytes) |"
+fi
 hwm="$(for p in "${node_pids[@]}"; do awk '/VmHWM/ { print $2 }' "/proc/${p}/status"; done | paste -sd+ | bc)"
 stats="$(curl -sf "http://127.0.0.1:${origin_port}/__stats")"
 per="$(( (rss1 - rss0) * 1024 / count ))"
@@ -184,6 +213,7 @@ mkdir -p bench/results
   echo "| node CPU while creating | $(ticks_to_s $((ticks1 - ticks0))) s ($(python3 -c "print(f'{($((ticks1 - ticks0)) / ${clk_tck}) / ${count} * 1000:.2f}')") ms per registration) |"
   echo "| node RSS before / after (sum over nodes, VmRSS, ${BENCH_PENDING_WAIT:-10} s after the last creation) | $((rss0 / 1024)) / $((rss1 / 1024)) MiB (peak $((hwm / 1024)) MiB) |"
   echo "| RSS per pending registration | **$(python3 -c "print(f'{${per} / 1024:.2f}')") KiB** (${per} bytes) |"
+  [[ -n "${half_line}" ]] && echo "${half_line}"
   echo "| origin while held | ${stats} |"
   [[ -n "${probe_line}" ]] && echo "| kill -9 of node 3: probe | ${probe_line#RESULT } |"
   if [[ "${drained_all}" == 1 ]]; then

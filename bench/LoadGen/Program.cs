@@ -13,7 +13,8 @@
 // <nodes> is one node URL or several, comma-separated: requests go round-robin over them.
 // Options: --scopes N (the X-BgFetch-Scope header: "s0".."s<N-1>" by registration; without it no header, the
 // "default" scope), --prefix P (registration ids P0, P1, ...; default "r"), --no-wait (many: stop once every
-// registration is created), --no-check (many: skip the byte-for-byte check after the clock), --cpu-pids p1,p2 (cpu=<s> in
+// registration is created), --from F --to T (many: only the registrations F..T-1 of the file, ids and scopes as in a
+// whole run, so a backlog can be created in steps; with --no-wait), --no-check (many: skip the byte-for-byte check after the clock), --cpu-pids p1,p2 (cpu=<s> in
 // RESULT: the CPU, utime + stime, of those processes while the clock ran, without the checks after it), --at-clock-stop
 // <command> (run with /bin/sh -c when the clock stops, before the check; waited for: run-cluster.sh reads the
 // database's counters there, so W4's read-back is not counted in them).
@@ -212,10 +213,12 @@ async Task<int> ManyAsync(string urlsFile)
             await warmUp.GetByteArrayAsync(url, cancellationToken));
     }
 
+    var from = options.TryGetValue("from", out var f) ? int.Parse(f, CultureInfo.InvariantCulture) : 0;
+    var to = options.TryGetValue("to", out var t) ? int.Parse(t, CultureInfo.InvariantCulture) : urls.Length;
     var cpu0 = CpuTicks();
     var clock = Stopwatch.StartNew();
     await Parallel.ForEachAsync(
-        Enumerable.Range(0, urls.Length),
+        Enumerable.Range(from, to - from),
         new ParallelOptions { MaxDegreeOfParallelism = concurrency },
         async (i, cancellationToken) =>
         {
@@ -234,8 +237,8 @@ async Task<int> ManyAsync(string urlsFile)
     var createdAt = clock.Elapsed.TotalSeconds;
     if (options.ContainsKey("no-wait"))
     {
-        Console.Error.WriteLine(FormattableString.Invariant($"created {urls.Length} in {createdAt:F3} s, {failures} failures"));
-        Console.WriteLine(FormattableString.Invariant($"RESULT wall={createdAt:F3} bytes=0 registrations={urls.Length}{CpuField(cpu0)}"));
+        Console.Error.WriteLine(FormattableString.Invariant($"created {to - from} in {createdAt:F3} s, {failures} failures"));
+        Console.WriteLine(FormattableString.Invariant($"RESULT wall={createdAt:F3} bytes=0 registrations={to - from}{CpuField(cpu0)}"));
         return failures == 0 ? 0 : 1;
     }
 
