@@ -82,7 +82,8 @@ printf 'workload\ttool\trun\twall_s\trss_kib\tbytes\tcpu_s\tstartup_s\tload1\n' 
 # time from spawning the process to /ready answering.
 # Variants, by name: node[-warm][-s<N>][-b]: -warm as above; -s<N>: W4 spread over N scopes (LoadGen --scopes N,
 # header X-BgFetch-Scope); -wks: the workstation GC (DOTNET_gcServer=0) instead of the node's Server GC; -b: the node
-# of BENCH_NODE_DLL_B instead (A/B runs in one invocation, e.g. ReadyToRun).
+# of BENCH_NODE_DLL_B instead (A/B runs in one invocation, e.g. ReadyToRun); -x: BENCH_NODE_ENV_X added to the node's
+# environment (A/B of runtime knobs in one invocation, e.g. BENCH_NODE_ENV_X="DOTNET_TieredCompilation=0").
 run_node() {
   local w="$1" tool="$2" data="${work}/data" port mode out temp=cold
   [[ "${tool}" == *-warm* ]] && temp=warm
@@ -94,6 +95,7 @@ run_node() {
   spawned="$(date +%s.%N)"
   local node_env="${BENCH_NODE_ENV:-}"
   [[ "${tool}" == *-wks* ]] && node_env="${node_env} DOTNET_gcServer=0"
+  [[ "${tool}" == *-x* ]] && node_env="${node_env} ${BENCH_NODE_ENV_X:?BENCH_NODE_ENV_X is needed for ${tool}}"
   BENCH_NODE_ENV="${node_env}" bench_node_start "${work}/node.log" "${port}" "--BgFetch:Storage:DataDirectory=${data}"
   node_pid="${started_pid}"
   wait_ready "${node_pid}" "${port}"

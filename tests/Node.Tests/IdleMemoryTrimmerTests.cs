@@ -15,50 +15,70 @@ public sealed class IdleMemoryTrimmerTests
     private static readonly MemorySettings Defaults = new();
 
     [Fact]
-    public void ShouldTrim_AfterABurst_OnceTheNodeIsQuiet_IsTrue()
+    public void ShouldTrim_AfterABurst_OnceTheNodeWasQuietForQuietFor_IsTrue()
     {
         var lastTrim = new MemorySample(AllocatedBytes: 100 * MiB, CommittedBytes: 200 * MiB, HeapBytes: 150 * MiB);
-        var previous = lastTrim with { AllocatedBytes = 4_000 * MiB, CommittedBytes = 1_100 * MiB };
-        var now = previous with { AllocatedBytes = 4_005 * MiB };
+        var now = lastTrim with { AllocatedBytes = 4_005 * MiB, CommittedBytes = 1_100 * MiB };
 
-        Assert.True(IdleMemoryTrimmer.ShouldTrim(lastTrim, previous, now, Defaults));
+        Assert.Equal(3, IdleMemoryTrimmer.QuietLooksNeeded(Defaults));
+        Assert.True(IdleMemoryTrimmer.ShouldTrim(lastTrim, now, quietLooks: 3, Defaults));
+    }
+
+    [Fact]
+    public void ShouldTrim_QuietForLessThanQuietFor_IsFalse_SoWhatParksAfterTheBurstIsTrimmedToo()
+    {
+        var lastTrim = new MemorySample(100 * MiB, 200 * MiB, 150 * MiB);
+        var now = lastTrim with { AllocatedBytes = 4_005 * MiB, CommittedBytes = 1_100 * MiB };
+
+        // One quiet look (30 s) after the burst: the registrations it left pending have not parked yet.
+        Assert.False(IdleMemoryTrimmer.ShouldTrim(lastTrim, now, quietLooks: 1, Defaults));
+        Assert.False(IdleMemoryTrimmer.ShouldTrim(lastTrim, now, quietLooks: 2, Defaults));
     }
 
     [Fact]
     public void ShouldTrim_WhileTheNodeStillAllocates_IsFalse()
     {
         var lastTrim = new MemorySample(100 * MiB, 200 * MiB, 150 * MiB);
-        var previous = lastTrim with { AllocatedBytes = 4_000 * MiB, CommittedBytes = 1_100 * MiB };
-        var now = previous with { AllocatedBytes = 4_000 * MiB + Defaults.QuietAllocationBytes };
+        var now = lastTrim with { AllocatedBytes = 4_000 * MiB, CommittedBytes = 1_100 * MiB };
 
-        Assert.False(IdleMemoryTrimmer.ShouldTrim(lastTrim, previous, now, Defaults));
+        Assert.False(IdleMemoryTrimmer.ShouldTrim(lastTrim, now, quietLooks: 0, Defaults));
     }
 
     [Fact]
     public void ShouldTrim_WithoutABurstSinceTheLastTrim_IsFalse()
     {
         var lastTrim = new MemorySample(4_000 * MiB, 900 * MiB, 150 * MiB);
-        var previous = lastTrim with { AllocatedBytes = 4_100 * MiB };
-        var now = previous with { AllocatedBytes = 4_101 * MiB };
+        var now = lastTrim with { AllocatedBytes = 4_101 * MiB };
 
-        Assert.False(IdleMemoryTrimmer.ShouldTrim(lastTrim, previous, now, Defaults));
+        Assert.False(IdleMemoryTrimmer.ShouldTrim(lastTrim, now, quietLooks: 10, Defaults));
     }
 
     [Fact]
     public void ShouldTrim_WhenTheGcHoldsLittle_IsFalse()
     {
         var lastTrim = new MemorySample(0, 60 * MiB, 40 * MiB);
-        var previous = lastTrim with { AllocatedBytes = 4_000 * MiB };
-        var now = previous with { AllocatedBytes = 4_001 * MiB };
+        var now = lastTrim with { AllocatedBytes = 4_001 * MiB };
 
-        Assert.False(IdleMemoryTrimmer.ShouldTrim(lastTrim, previous, now, Defaults));
+        Assert.False(IdleMemoryTrimmer.ShouldTrim(lastTrim, now, quietLooks: 10, Defaults));
+    }
+
+    [Theory]
+    [InlineData(30, 90, 3)]
+    [InlineData(30, 100, 4)]
+    [InlineData(30, 0, 1)]
+    [InlineData(10, 5, 1)]
+    public void QuietLooksNeeded_IsQuietForInLooks_AtLeastOne(int intervalSeconds, int quietForSeconds, int looks)
+    {
+        var settings = new MemorySettings { TrimInterval = TimeSpan.FromSeconds(intervalSeconds), QuietFor = TimeSpan.FromSeconds(quietForSeconds) };
+
+        Assert.Equal(looks, IdleMemoryTrimmer.QuietLooksNeeded(settings));
     }
 
     [Fact]
     public async Task Service_QuietAfterABurst_TrimsOnItsTick_AndOnlyOnce()
     {
         var time = new FakeTimeProvider();
-        var settings = new MemorySettings { TrimInterval = TimeSpan.FromSeconds(30), BurstBytes = 1, QuietAllocationBytes = long.MaxValue, TrimAboveBytes = 0 };
+        var settings = new MemorySettings { TrimInterval = TimeSpan.FromSeconds(30), QuietFor = TimeSpan.FromSeconds(60), BurstBytes = 1, QuietAllocationBytes = long.MaxValue, TrimAboveBytes = 0 };
         using var trimmer = new IdleMemoryTrimmer(settings, time, NullLogger<IdleMemoryTrimmer>.Instance);
         await trimmer.StartAsync(CancellationToken.None);
 
@@ -96,6 +116,8 @@ public sealed class IdleMemoryTrimmerTests
         var failure = Assert.Throws<InvalidOperationException>(() => settings.Validate(isDevelopment: true));
 
         Assert.Contains("BgFetch:Memory", failure.Message, StringComparison.Ordinal);
+        var negativeQuiet = new BgFetchSettings { Memory = new MemorySettings { QuietFor = TimeSpan.FromSeconds(-1) } };
+        Assert.Contains("QuietFor", Assert.Throws<InvalidOperationException>(() => negativeQuiet.Validate(isDevelopment: true)).Message, StringComparison.Ordinal);
     }
 
     /// <summary>

@@ -138,9 +138,9 @@ public sealed class BgFetchSettings
 
         Cluster.Validate();
 
-        if (Memory.TrimInterval < TimeSpan.Zero || Memory.BurstBytes < 0 || Memory.QuietAllocationBytes < 0 || Memory.TrimAboveBytes < 0)
+        if (Memory.TrimInterval < TimeSpan.Zero || Memory.QuietFor < TimeSpan.Zero || Memory.BurstBytes < 0 || Memory.QuietAllocationBytes < 0 || Memory.TrimAboveBytes < 0)
         {
-            throw new InvalidOperationException("BgFetch:Memory: TrimInterval (00:00:00 turns trimming off) and the byte counts must not be negative.");
+            throw new InvalidOperationException("BgFetch:Memory: TrimInterval (00:00:00 turns trimming off), QuietFor and the byte counts must not be negative.");
         }
 
         if (Retention <= TimeSpan.Zero)
@@ -366,8 +366,14 @@ public sealed class MemorySettings
     /// <summary>A burst: the node allocated at least this much since it last trimmed.</summary>
     public long BurstBytes { get; set; } = 256L * 1024 * 1024;
 
-    /// <summary>The burst is over when the node allocated less than this since the last look.</summary>
+    /// <summary>A look is quiet when the node allocated less than this since the previous look.</summary>
     public long QuietAllocationBytes { get; set; } = 16L * 1024 * 1024;
+
+    /// <summary>
+    /// The burst is over when the looks were quiet for this long in a row: longer than <c>BgFetch:Fetch:ParkPendingAfter</c>
+    /// plus its check (30-60 s), so that the registrations a burst left pending have parked before the trim.
+    /// </summary>
+    public TimeSpan QuietFor { get; set; } = TimeSpan.FromSeconds(90);
 
     /// <summary>Trims only when the GC has at least this much committed.</summary>
     public long TrimAboveBytes { get; set; } = 128L * 1024 * 1024;

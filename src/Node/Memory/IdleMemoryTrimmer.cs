@@ -37,12 +37,14 @@ public sealed partial class IdleMemoryTrimmer(MemorySettings settings, TimeProvi
         using var timer = new PeriodicTimer(settings.TrimInterval, timeProvider);
         var previous = MemorySample.Take();
         var lastTrim = previous;
+        var quietLooks = 0;
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
                 var now = MemorySample.Take();
-                if (ShouldTrim(lastTrim, previous, now, settings))
+                quietLooks = now.AllocatedBytes - previous.AllocatedBytes < settings.QuietAllocationBytes ? quietLooks + 1 : 0;
+                if (ShouldTrim(lastTrim, now, quietLooks, settings))
                 {
                     var started = timeProvider.GetTimestamp();
                     GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
@@ -65,16 +67,28 @@ public sealed partial class IdleMemoryTrimmer(MemorySettings settings, TimeProvi
 
     /// <summary>
     /// True after a burst that is over: the node allocated at least <see cref="MemorySettings.BurstBytes"/> since
-    /// <paramref name="lastTrim"/>, less than <see cref="MemorySettings.QuietAllocationBytes"/> since
-    /// <paramref name="previous"/> (quiet: a full collection now delays no one much and is not undone at once), and the GC
-    /// has at least <see cref="MemorySettings.TrimAboveBytes"/> committed. The GC's own figures of free memory cannot
-    /// decide it: they are as of the last collection, and on a quiet node none runs.
+    /// <paramref name="lastTrim"/>, it has been quiet (less than <see cref="MemorySettings.QuietAllocationBytes"/> per look)
+    /// for <paramref name="quietLooks"/> looks in a row, at least <see cref="MemorySettings.QuietFor"/> (a full collection
+    /// now delays no one much, is not undone at once, and comes after what a burst leaves to be freed later: pending
+    /// registrations park <c>BgFetch:Fetch:ParkPendingAfter</c> after the burst, and a trim before that would keep the
+    /// memory they free, until the next burst), and the GC has at least <see cref="MemorySettings.TrimAboveBytes"/>
+    /// committed. The GC's own figures of free memory cannot decide it: they are as of the last collection, and on a quiet
+    /// node none runs.
     /// </summary>
-    public static bool ShouldTrim(MemorySample lastTrim, MemorySample previous, MemorySample now, MemorySettings settings)
+    public static bool ShouldTrim(MemorySample lastTrim, MemorySample now, int quietLooks, MemorySettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
         return now.AllocatedBytes - lastTrim.AllocatedBytes >= settings.BurstBytes
-            && now.AllocatedBytes - previous.AllocatedBytes < settings.QuietAllocationBytes
+            && quietLooks >= QuietLooksNeeded(settings)
             && now.CommittedBytes >= settings.TrimAboveBytes;
+    }
+
+    /// <summary>How many quiet looks in a row make <see cref="MemorySettings.QuietFor"/> (at least one).</summary>
+    public static int QuietLooksNeeded(MemorySettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return settings.TrimInterval <= TimeSpan.Zero
+            ? 1
+            : Math.Max(1, (int)Math.Ceiling(settings.QuietFor.Ticks / (double)settings.TrimInterval.Ticks));
     }
 }
