@@ -24,11 +24,12 @@ for i, line in enumerate(open(results_path)):
         continue
     w, tool, _, wall, kib, b, cpu, startup, load1 = line.split()
     if tool not in TOOLS:
-        # run.sh's variants node[-warm][-s<N>][-wks][-b]
+        # run.sh's variants node[-warm][-s<N>][-wks][-x][-b]
         TOOLS.insert(len([t for t in TOOLS if t.startswith("node")]), tool)
         LABEL[tool] = "BgFetchCluster, " + ("warm" if "-warm" in tool else "cold") + \
             "".join(f", {p[1:]} scopes" for p in tool.split("-") if p.startswith("s") and p[1:].isdigit()) + \
             (", workstation GC" if "-wks" in tool else "") + \
+            (", with BENCH_NODE_ENV_X" if "x" in tool.split("-") else "") + \
             (", node B (BENCH_NODE_DLL_B)" if tool.endswith("-b") else "")
     walls[w, tool].append(float(wall))
     rss[w, tool].append(int(kib))

@@ -61,9 +61,14 @@ cleanup() {
   # shellcheck disable=SC2046
   stop_pids $(all_pids) "${nginx_pid}"
   local c
-  # a node restarted by the failovers sometimes still reconnected while the first DROP ran (the database stayed)
+  # a node restarted by the failovers sometimes still reconnected while the first DROP ran (the database stayed), and an
+  # autovacuum worker on the database cannot be terminated by a role that is not a superuser: try for up to 30 s
+  local attempt
   for c in "${!dbs[@]}"; do
-    psql_db postgres -c "DROP DATABASE IF EXISTS ${dbs[$c]} WITH (FORCE)" 2>/dev/null || { sleep 2; psql_db postgres -c "DROP DATABASE IF EXISTS ${dbs[$c]} WITH (FORCE)"; } || true
+    for attempt in $(seq 15); do
+      psql_db postgres -c "DROP DATABASE IF EXISTS ${dbs[$c]} WITH (FORCE)" 2>/dev/null && break
+      sleep 2
+    done
   done
   rm -rf "${work}"
 }

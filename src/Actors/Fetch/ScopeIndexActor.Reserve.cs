@@ -141,6 +141,20 @@ public sealed partial class ScopeIndexActor
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
 
+    /// <inheritdoc />
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        // The index goes on (a rejected event was not stored): the write is no longer in flight, and a rejected settle may
+        // be journaled again when the registration resends it.
+        _writesInFlight--;
+        if (@event is ScopeIdSettled settled)
+        {
+            _settling.Remove((settled.Id, settled.Incarnation));
+        }
+
+        base.OnPersistRejected(cause, @event, sequenceNr);
+    }
+
     /// <summary>
     /// A cancelled reservation whose creation waits for the write is never forwarded; true when it was such a one (its
     /// caller gave up: it is not answered).

@@ -62,6 +62,9 @@ public sealed partial class ScopeIndexActor : ReceivePersistentActor, IWithTimer
 
     /// <summary>Reservations taken but not yet durable, with whoever waits for their confirmation.</summary>
     private readonly Dictionary<(string Id, string Incarnation), Unconfirmed> _unconfirmed = [];
+
+    /// <summary>Settles being journaled: a resend of one (the registration resends until acknowledged) is not journaled again.</summary>
+    private readonly HashSet<(string Id, string Incarnation)> _settling = [];
     private int _writesInFlight;
     private long _nextOrder;
     private long _usedBytes;
@@ -301,11 +304,22 @@ public sealed partial class ScopeIndexActor : ReceivePersistentActor, IWithTimer
     {
         var replyTo = Sender;
         var ack = new IdSettledAck(settled.Id, settled.Incarnation);
+        var key = (settled.Id, settled.Incarnation);
+        if (_settling.Contains(key))
+        {
+            // A resend that arrived while the first settle's write is in flight (commands are not stashed meanwhile, so
+            // the id is still active): journaling it again counted the stored bytes twice against the scope's quota
+            // (issue 17, found in the cluster bench's failovers). The first write's ack answers the registration.
+            return;
+        }
+
         if (_active.TryGetValue(settled.Id, out var active) && active.Incarnation == settled.Incarnation)
         {
             var @event = new ScopeIdSettled(settled.Id, settled.Incarnation, settled.StoredBytes, _environment.TimeProvider.GetUtcNow());
+            _settling.Add(key);
             PersistWithoutStash(@event, () =>
             {
+                _settling.Remove(key);
                 Apply(@event);
                 replyTo.Tell(ack, Self);
             });
@@ -397,6 +411,12 @@ public sealed partial class ScopeIndexActor : ReceivePersistentActor, IWithTimer
                 RemoveActive(cancelled.Id);
                 break;
             case ScopeIdSettled settled:
+                // Journals written before the resend guard (OnSettled) may hold a settle twice: only the first counts.
+                if (_settled.ContainsKey((settled.Id, settled.Incarnation)))
+                {
+                    break;
+                }
+
                 RemoveActive(settled.Id);
                 _settled[(settled.Id, settled.Incarnation)] = new Settled(settled.StoredBytes, settled.At);
                 _usedBytes += settled.StoredBytes;

@@ -218,6 +218,97 @@ public sealed class ScopeIndexActorTests(SqliteTestDatabase<ScopeIndexActorTests
     }
 
     [Fact]
+    public async Task MarkIdSettled_ResentWhileItsWriteIsHeld_IsJournaledOnce_AndCountsItsBytesOnce()
+    {
+        var index = await StartIndexAsync();
+        var probe = CreateTestProbe();
+        index.Tell(Reserve("dup", "i1", quota: 1000), probe);
+        Assert.Equal(1000, (await probe.ExpectMsgAsync<IdReserved>(Timeout)).QuotaRemaining);
+        index.Tell(new ConfirmReservation(Scope, "dup", "i1"), probe);
+        Assert.True((await probe.ExpectMsgAsync<ReservationConfirmed>(Timeout)).Confirmed);
+
+        // The registration resends its settle until acknowledged; under load the resend arrives while the first write is
+        // still in flight, when the id is still active.
+        Journal.Hold();
+        index.Tell(new MarkIdSettled(Scope, "dup", "i1", StoredBytes: 300), probe);
+        await Journal.WriteEntered.WaitAsync(Timeout);
+        index.Tell(new MarkIdSettled(Scope, "dup", "i1", StoredBytes: 300), probe);
+        index.Tell(new ResolveId(Scope, "dup"), probe);
+        await probe.ExpectMsgAsync<IdResolved>(Timeout);
+        Journal.Release();
+        await probe.ExpectMsgAsync<IdSettledAck>(Timeout);
+
+        // The 300 stored bytes count once, now and in the next incarnation of the index.
+        index.Tell(Reserve("after", "i1", quota: 1000), probe);
+        Assert.Equal(700, (await probe.ExpectMsgAsync<IdReserved>(Timeout)).QuotaRemaining);
+        await StopAsync(index);
+        var next = await StartIndexAsync();
+        next.Tell(Reserve("later", "i1", quota: 1000), probe);
+        Assert.Equal(700, (await probe.ExpectMsgAsync<IdReserved>(Timeout)).QuotaRemaining);
+    }
+
+    [Fact]
+    public async Task Recovery_OfAJournalHoldingASettleTwice_CountsItsBytesOnce()
+    {
+        var index = await StartIndexAsync();
+        var probe = CreateTestProbe();
+        index.Tell(Reserve("twice", "i1", quota: 1000), probe);
+        await probe.ExpectMsgAsync<IdReserved>(Timeout);
+        index.Tell(new ConfirmReservation(Scope, "twice", "i1"), probe);
+        Assert.True((await probe.ExpectMsgAsync<ReservationConfirmed>(Timeout)).Confirmed);
+        await StopAsync(index);
+
+        // What an index of before the resend guard journaled when a resend met the first write in flight.
+        var settled = new ScopeIdSettled("twice", "i1", StoredBytes: 400, DateTimeOffset.UnixEpoch);
+        object[] events = [settled, settled];
+        var persistenceId = "scope-index-" + ScopeIndexActor.EntityIdFor(Scope);
+        var writer = Sys.ActorOf(Props.Create(() => new EventWriter(persistenceId, events)));
+        writer.Tell(EventWriter.Write, probe);
+        await probe.ExpectMsgAsync<EventWriter.Written>(Timeout);
+        await StopAsync(writer);
+
+        var next = await StartIndexAsync();
+        next.Tell(Reserve("probe", "i1", quota: 1000), probe);
+        Assert.Equal(600, (await probe.ExpectMsgAsync<IdReserved>(Timeout)).QuotaRemaining);
+        next.Tell(new MarkIdReleased(Scope, "twice", "i1"), probe);
+        await AwaitAssertAsync(
+            async () =>
+            {
+                next.Tell(Reserve("probe-" + Guid.NewGuid().ToString("N"), "i1", quota: 1000), probe);
+                Assert.Equal(1000, (await probe.ExpectMsgAsync<IdReserved>(Timeout)).QuotaRemaining);
+            },
+            Timeout);
+    }
+
+    /// <summary>Appends events to a persistence id as they are (a journal as an older version left it).</summary>
+    private sealed class EventWriter : Akka.Persistence.ReceivePersistentActor
+    {
+        public const string Write = "write";
+
+        public EventWriter(string persistenceId, IReadOnlyList<object> events)
+        {
+            PersistenceId = persistenceId;
+            Recover<object>(static _ => { });
+            Command<string>(_ =>
+            {
+                var replyTo = Sender;
+                var left = events.Count;
+                PersistAll(events, _ =>
+                {
+                    if (--left == 0)
+                    {
+                        replyTo.Tell(new Written());
+                    }
+                });
+            });
+        }
+
+        public override string PersistenceId { get; }
+
+        public sealed record Written;
+    }
+
+    [Fact]
     public async Task Recovery_WakesEveryActiveRegistrationOldestFirst_AgainThoseThatDoNotAnswer_AndOnesThatMove()
     {
         var index = await StartIndexAsync();
