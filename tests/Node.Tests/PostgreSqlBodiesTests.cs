@@ -1,9 +1,9 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
+using BgFetchCluster.Actors.Tests.Persistence;
 using BgFetchCluster.Messages.Fetch;
 using BgFetchCluster.Node.Tests.Infrastructure;
-using Npgsql;
 
 namespace BgFetchCluster.Node.Tests;
 
@@ -14,36 +14,12 @@ namespace BgFetchCluster.Node.Tests;
 /// </summary>
 public sealed class PostgreSqlBodiesTests : IAsyncDisposable
 {
-    private const string EnvironmentVariable = "BGFETCH_TEST_POSTGRES";
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(60);
 
-    private readonly string _schema = $"postgresqlbodiestests_{Guid.NewGuid().ToString("N")[..8]}";
-    private readonly string _connectionString;
-    private readonly NpgsqlDataSource _dataSource;
+    // A schema per test (not per class): each test's node starts from an empty journal.
+    private readonly PostgreSqlTestSchema<PostgreSqlBodiesTests> _schema = new();
 
-    public PostgreSqlBodiesTests()
-    {
-        var connectionString = Environment.GetEnvironmentVariable(EnvironmentVariable);
-        if (string.IsNullOrWhiteSpace(connectionString))
-        {
-            throw new InvalidOperationException(
-                $"{EnvironmentVariable} is not set: run scripts/test.sh (it starts a local PostgreSQL and sets it), "
-                + "or set it to an Npgsql connection string of a database these tests may create schemas in.");
-        }
-
-        _connectionString = new NpgsqlConnectionStringBuilder(connectionString) { SearchPath = _schema }.ConnectionString;
-        _dataSource = NpgsqlDataSource.Create(connectionString);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await using (var drop = _dataSource.CreateCommand($"DROP SCHEMA IF EXISTS \"{_schema}\" CASCADE;"))
-        {
-            await drop.ExecuteNonQueryAsync();
-        }
-
-        await _dataSource.DisposeAsync();
-    }
+    public async ValueTask DisposeAsync() => await _schema.DisposeAsync();
 
     [Fact]
     public async Task PostgreSqlBodies_RegistrationSettles_BodyReadsBackWithRanges_AndReleaseDeletesTheChunks()
@@ -52,7 +28,7 @@ public sealed class PostgreSqlBodiesTests : IAsyncDisposable
         await using var origin = await TestOrigin.StartAsync();
         await using var node = new NodeFactory()
             .With("BgFetch:Storage:Provider", "PostgreSql")
-            .With("BgFetch:Storage:ConnectionString", _connectionString)
+            .With("BgFetch:Storage:ConnectionString", _schema.SearchPathConnectionString)
             .With("BgFetch:Storage:Bodies", "PostgreSql");
         using var client = node.CreateClient();
 
@@ -95,7 +71,7 @@ public sealed class PostgreSqlBodiesTests : IAsyncDisposable
 
     private async Task<long> CountAsync(string table)
     {
-        await using var command = _dataSource.CreateCommand($"SELECT COUNT(*) FROM \"{_schema}\".{table};");
+        await using var command = _schema.DataSource.CreateCommand($"SELECT COUNT(*) FROM \"{_schema.Schema}\".{table};");
         return (long)(await command.ExecuteScalarAsync())!;
     }
 }

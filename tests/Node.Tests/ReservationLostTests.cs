@@ -1,10 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using BgFetchCluster.Actors.Tests.Persistence;
 using BgFetchCluster.Messages.Fetch;
 using BgFetchCluster.Messages.Fetch.Api;
 using BgFetchCluster.Node.Tests.Infrastructure;
-using Npgsql;
 
 namespace BgFetchCluster.Node.Tests;
 
@@ -18,33 +18,12 @@ namespace BgFetchCluster.Node.Tests;
 /// </summary>
 public sealed class ReservationLostTests : IAsyncDisposable
 {
-    private const string EnvironmentVariable = "BGFETCH_TEST_POSTGRES";
     private const string RefusedId = "refused-reservation";
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(60);
 
-    private readonly string _schema = $"reservationlosttests_{Guid.NewGuid().ToString("N")[..8]}";
-    private readonly string _connectionString;
-    private readonly NpgsqlDataSource _dataSource;
+    private readonly PostgreSqlTestSchema<ReservationLostTests> _schema = new();
 
-    public ReservationLostTests()
-    {
-        var connectionString = Environment.GetEnvironmentVariable(EnvironmentVariable);
-        if (string.IsNullOrWhiteSpace(connectionString))
-        {
-            throw new InvalidOperationException(
-                $"{EnvironmentVariable} is not set: run scripts/test.sh (it starts a local PostgreSQL and sets it), "
-                + "or set it to an Npgsql connection string of a database these tests may create schemas in.");
-        }
-
-        _connectionString = new NpgsqlConnectionStringBuilder(connectionString) { SearchPath = _schema }.ConnectionString;
-        _dataSource = NpgsqlDataSource.Create(connectionString);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await ExecuteAsync($"DROP SCHEMA IF EXISTS \"{_schema}\" CASCADE;");
-        await _dataSource.DisposeAsync();
-    }
+    public async ValueTask DisposeAsync() => await _schema.DisposeAsync();
 
     [Fact]
     public async Task ReservationWriteRefused_Answers503UnavailableError_StoresNothing_OthersGoOn_AndTheIdIsFreeAfterwards()
@@ -52,7 +31,7 @@ public sealed class ReservationLostTests : IAsyncDisposable
         await using var origin = await TestOrigin.StartAsync();
         await using var node = new NodeFactory()
             .With("BgFetch:Storage:Provider", "PostgreSql")
-            .With("BgFetch:Storage:ConnectionString", _connectionString)
+            .With("BgFetch:Storage:ConnectionString", _schema.SearchPathConnectionString)
 
             // Off as in production, for this node only: the check of every message through Akka's serializer cannot
             // round-trip Akka's own journal envelope of a failed write (AsyncWriteJournal.Desequenced carrying the
@@ -71,16 +50,16 @@ public sealed class ReservationLostTests : IAsyncDisposable
 
         // From here the database refuses every scope-index event that names the id: the reservation's write fails as a
         // constraint or a full disk would make it fail, not as an outage (the connection stays up, /ready stays 200).
-        await ExecuteAsync($"""
-            CREATE FUNCTION "{_schema}".refuse_reservation() RETURNS trigger LANGUAGE plpgsql AS $$
+        await _schema.ExecuteAsync($"""
+            CREATE FUNCTION "{_schema.Schema}".refuse_reservation() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
                 IF NEW.persistence_id LIKE 'scope-index-%' AND position(convert_to('{RefusedId}', 'UTF8') IN NEW.payload) > 0 THEN
                     RAISE EXCEPTION 'the test refuses this reservation';
                 END IF;
                 RETURN NEW;
             END $$;
-            CREATE TRIGGER refuse_reservation BEFORE INSERT ON "{_schema}".journal
-                FOR EACH ROW EXECUTE FUNCTION "{_schema}".refuse_reservation();
+            CREATE TRIGGER refuse_reservation BEFORE INSERT ON "{_schema.Schema}".journal
+                FOR EACH ROW EXECUTE FUNCTION "{_schema.Schema}".refuse_reservation();
             """);
 
         using (var refused = await client.CreateAsync(new { id = RefusedId, requests = new[] { $"{origin.BaseUrl}files/refused?size=1000" } }))
@@ -108,7 +87,7 @@ public sealed class ReservationLostTests : IAsyncDisposable
         Assert.Equal(BackgroundFetchResult.Success, (await client.WaitForSettledAsync("other", Settle)).Result);
 
         // Once the database takes the write, the id is free: the same creation succeeds and downloads.
-        await ExecuteAsync($"DROP TRIGGER refuse_reservation ON \"{_schema}\".journal;");
+        await _schema.ExecuteAsync($"DROP TRIGGER refuse_reservation ON \"{_schema.Schema}\".journal;");
         using (var again = await client.CreateAsync(new { id = RefusedId, requests = new[] { $"{origin.BaseUrl}files/refused?size=1000" } }))
         {
             Assert.Equal(HttpStatusCode.Created, again.StatusCode);
@@ -123,15 +102,9 @@ public sealed class ReservationLostTests : IAsyncDisposable
     /// <summary>How many registration entities (one per incarnation) the journal holds for the id.</summary>
     private async Task<long> RegistrationStreamsOfAsync(string id)
     {
-        await using var command = _dataSource.CreateCommand(
-            $"SELECT count(DISTINCT persistence_id) FROM \"{_schema}\".journal WHERE persistence_id LIKE 'registration-%' AND position(@id IN persistence_id) > 0;");
+        await using var command = _schema.DataSource.CreateCommand(
+            $"SELECT count(DISTINCT persistence_id) FROM \"{_schema.Schema}\".journal WHERE persistence_id LIKE 'registration-%' AND position(@id IN persistence_id) > 0;");
         command.Parameters.AddWithValue("id", id);
         return (long)(await command.ExecuteScalarAsync())!;
-    }
-
-    private async Task ExecuteAsync(string sql)
-    {
-        await using var command = _dataSource.CreateCommand(sql);
-        await command.ExecuteNonQueryAsync();
     }
 }

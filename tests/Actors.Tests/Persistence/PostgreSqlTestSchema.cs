@@ -23,11 +23,22 @@ public sealed class PostgreSqlTestSchema<TTests> : IAsyncLifetime
 
         DataSource = NpgsqlDataSource.Create(connectionString);
         Schema = $"{typeof(TTests).Name.ToLowerInvariant()}_{Guid.NewGuid().ToString("N")[..8]}";
+        SearchPathConnectionString = new NpgsqlConnectionStringBuilder(connectionString) { SearchPath = Schema }.ConnectionString;
     }
 
     public NpgsqlDataSource DataSource { get; }
 
     public string Schema { get; }
+
+    /// <summary>The connection string with the schema as its search path: a node's <c>BgFetch:Storage:ConnectionString</c>.</summary>
+    public string SearchPathConnectionString { get; }
+
+    /// <summary>Runs one statement (or several) on the database, outside the schema's search path.</summary>
+    public async Task ExecuteAsync(string sql)
+    {
+        await using var command = DataSource.CreateCommand(sql);
+        await command.ExecuteNonQueryAsync();
+    }
 
     public Task InitializeAsync() => Task.CompletedTask;
 
